@@ -1,0 +1,37 @@
+# specstar — the two commands: `make up` and `make test`. Everything they need is
+# installed by scripts/deps.sh when missing (Debian 12, run as root or with sudo).
+
+SHELL := /bin/bash
+PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
+# Build artifacts live outside the clone so that CI runs and fresh clones can reuse them.
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/specstar/target
+export PG_CONFIG
+
+.PHONY: up down test bench deps install unit regress fmt clean-state
+
+up: install                      ## build, install, start PostgreSQL with the example specs
+	scripts/dev-up.sh
+
+down:                            ## stop what `make up` started
+	scripts/dev-down.sh
+
+test: install                    ## every test suite (starts and stops its own servers)
+	scripts/test.sh
+
+bench: install                   ## benchmarks; results go to docs/benchmarks.md
+	bench/run.sh
+
+deps:                            ## install what is missing (apt packages, cargo-pgrx)
+	scripts/deps.sh
+
+install: deps                    ## build the extension (release) and install it into PostgreSQL 15
+	cargo pgrx install --release --pg-config $(PG_CONFIG) $(if $(filter 0,$(shell id -u)),,--sudo)
+
+unit:                            ## only the pure-Rust unit tests
+	cargo test -p specstar-core
+
+regress: install                 ## only the golden SQL tests
+	SUITES="regress readme" scripts/test.sh
+
+clean-state: down                ## forget the development cluster (.run/)
+	rm -rf .run

@@ -1,0 +1,251 @@
+#!/usr/bin/env python3
+"""specstar benchmarks: baseline and specstar measured in the same run, ratios printed and
+written to docs/benchmarks.md. Started by `make bench` (bench/run.sh starts the cluster).
+
+Revision tax (issue: core): single-row UPDATE by random id and single-row INSERT on
+  (a) a plain table, (b) the specstar view, (c) the plain table under `periods` system
+  versioning, (d) the plain table with a generic PL/pgSQL audit trigger; and the as-of point
+  lookup `<spec>_at(id, at => ...)` against the current lookup by primary key.
+"""
+import datetime
+import os
+import platform
+import re
+import subprocess
+import sys
+
+ROWS = int(os.environ.get("BENCH_ROWS", "100000"))
+SECONDS = int(os.environ.get("BENCH_SECONDS", "20"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
+CLIENTS = int(os.environ.get("BENCH_CLIENTS", "2"))
+DB = os.environ.get("BENCH_DB", "specstar_bench")
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+WORK = os.environ.get("BENCH_WORK", "/tmp/specstar-bench")
+PGBIN = os.environ["PGBIN"]
+
+SPEC = {
+    "type": "object",
+    "properties": {
+        "title": {"type": "string"},
+        "body": {"type": "string"},
+        "views": {"type": "integer"},
+        "published": {"type": "boolean"},
+        "tags": {"type": "array", "items": {"type": "string"}},
+    },
+    "required": ["title"],
+}
+COLUMNS = "title text NOT NULL, body text, views bigint, published boolean, tags text[]"
+# ~1 KB of prose-like text per row: words drawn from a fixed vocabulary, so it compresses
+# about like real text does (a repeated string would flatter compressed history).
+VOCABULARY = (
+    "the of and to in is was for on that with as by at from his her this which are not be or have an "
+    "they one had were there been has their would what when who will more no if out so said up about "
+    "into them can only other new some could time these two may then do first any my now such like our "
+    "over man me even most made after also did many before must through back years where much your way "
+    "well down should because each just those people how too little state good very make world still "
+    "own see men work long get here between both life being under never day same another know while "
+    "last might us great old year off come since against go came right used take three states himself "
+    "few house use during without again place american around however home small found thought went "
+    "say part once general high upon school every don does got united left number course war until "
+    "always away something fact though water less public put think almost hand enough far took head"
+).split()
+ROW_VALUES = "'title ' || g, bench_text(g), g, g % 2 = 0, ARRAY['news', 'tag' || (g % 10)]"
+
+
+def bench_text(seed, words=200):
+    """The same text bench_text(seed) gives in SQL (for the INSERT benchmark's literal)."""
+    out = []
+    x = seed
+    for _ in range(words):
+        x = (x * 1103515245 + 12345) % 2147483648
+        out.append(VOCABULARY[(x // 65536) % len(VOCABULARY)])
+    return " ".join(out)
+
+
+def psql(sql, db=DB, quiet=True):
+    out = subprocess.run(
+        [f"{PGBIN}/psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-At", "-d", db],
+        input=sql, capture_output=True, text=True,
+    )
+    if out.returncode != 0:
+        sys.exit(f"psql failed:\n{sql[:2000]}\n{out.stderr}")
+    return out.stdout.strip()
+
+
+def setup():
+    psql(f"DROP DATABASE IF EXISTS {DB}", db="postgres")
+    psql(f"CREATE DATABASE {DB}", db="postgres")
+    import json
+    psql(f"""
+CREATE EXTENSION specstar;
+CREATE EXTENSION periods CASCADE;
+CREATE FUNCTION bench_text(seed bigint) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+  WITH RECURSIVE r(i, x) AS (
+    SELECT 1, (seed * 1103515245 + 12345) % 2147483648
+    UNION ALL SELECT i + 1, (x * 1103515245 + 12345) % 2147483648 FROM r WHERE i < 200)
+  SELECT string_agg(('{{{",".join(VOCABULARY)}}}'::text[])[1 + (x / 65536) % {len(VOCABULARY)}], ' ' ORDER BY i) FROM r
+$$;
+SELECT specstar.register_spec('bench_article', '{json.dumps(SPEC)}');
+CREATE TABLE bench_ids (n integer PRIMARY KEY, id uuid NOT NULL);
+INSERT INTO bench_ids SELECT g, gen_random_uuid() FROM generate_series(1, {ROWS}) g;
+
+-- (a) plain
+CREATE TABLE bench_plain (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), {COLUMNS});
+INSERT INTO bench_plain SELECT i.id, {ROW_VALUES} FROM bench_ids i JOIN generate_series(1, {ROWS}) g ON g = i.n;
+-- (b) specstar
+INSERT INTO api.bench_article (id, title, body, views, published, tags)
+  SELECT i.id, {ROW_VALUES} FROM bench_ids i JOIN generate_series(1, {ROWS}) g ON g = i.n;
+-- (c) periods system versioning
+CREATE TABLE bench_periods (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), {COLUMNS});
+SELECT periods.add_system_time_period('bench_periods');
+SELECT periods.add_system_versioning('bench_periods');
+INSERT INTO bench_periods (id, title, body, views, published, tags)
+  SELECT i.id, {ROW_VALUES} FROM bench_ids i JOIN generate_series(1, {ROWS}) g ON g = i.n;
+-- (d) generic PL/pgSQL audit trigger
+CREATE TABLE bench_audit (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), {COLUMNS});
+CREATE TABLE bench_audit_history (at timestamptz NOT NULL DEFAULT now(), op text NOT NULL, old jsonb);
+CREATE FUNCTION bench_audit_trigger() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO bench_audit_history (op, old) VALUES (TG_OP, to_jsonb(OLD));
+  RETURN NEW;
+END $$;
+CREATE TRIGGER audit BEFORE UPDATE OR DELETE ON bench_audit FOR EACH ROW EXECUTE FUNCTION bench_audit_trigger();
+INSERT INTO bench_audit SELECT i.id, {ROW_VALUES} FROM bench_ids i JOIN generate_series(1, {ROWS}) g ON g = i.n;
+VACUUM ANALYZE;
+CHECKPOINT;
+""")
+
+
+TARGETS = {
+    "plain": "bench_plain",
+    "specstar": "api.bench_article",
+    "periods": "bench_periods",
+    "audit trigger": "bench_audit",
+}
+
+
+def script(name, body):
+    path = os.path.join(WORK, name + ".sql")
+    with open(path, "w") as f:
+        f.write(body)
+    return path
+
+
+def pgbench(path, seconds=SECONDS, defines=()):
+    cmd = [f"{PGBIN}/pgbench", "-n", "-M", "prepared", "-c", str(CLIENTS), "-j", str(CLIENTS),
+           "-T", str(seconds), "-f", path]
+    for d in defines:
+        cmd += ["-D", d]
+    out = subprocess.run(cmd + [DB], capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(f"pgbench failed: {out.stdout}\n{out.stderr}")
+    tps = float(re.search(r"tps = ([0-9.]+)", out.stdout).group(1))
+    lat = float(re.search(r"latency average = ([0-9.]+) ms", out.stdout).group(1))
+    failed = re.search(r"number of failed transactions: (\d+)", out.stdout)
+    if failed and int(failed.group(1)) > 0:
+        sys.exit(f"pgbench had failed transactions:\n{out.stdout}")
+    return tps, lat
+
+
+def main():
+    os.makedirs(WORK, exist_ok=True)
+    print(f"setting up {ROWS} rows per variant ...", flush=True)
+    setup()
+    results = {}
+    # Variants take turns, ROUNDS times each, so that drift (WAL, caches, table growth) is
+    # shared; each round is followed by VACUUM so no variant inherits another's dead rows.
+    for kind in ("update", "insert"):
+        runs = {label: [] for label in TARGETS}
+        for rnd in range(ROUNDS):
+            for label, target in TARGETS.items():
+                if kind == "update":
+                    body = f"\\set n random(1, {ROWS})\nUPDATE {target} SET views = views + 1 WHERE id = (SELECT id FROM bench_ids WHERE n = :n);\n"
+                else:
+                    body = (f"INSERT INTO {target} (title, body, views, published, tags) "
+                            f"VALUES ('new', '{bench_text(7)}', 1, true, ARRAY['news']);\n")
+                path = script(f"{kind}_{label.replace(' ', '_')}", body)
+                tps, _ = pgbench(path)
+                runs[label].append(tps)
+                print(f"{kind:7} {label:14} round {rnd + 1}: {tps:10.0f} tps", flush=True)
+                psql("VACUUM")
+                if kind == "update" and label == "specstar" and rnd == 0:
+                    # a time inside the update run: about half of the lookups land in history
+                    results["asof_ts"] = psql("SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY valid_from) FROM specstar_data.bench_article_revision WHERE op = 'update'")
+        for label in TARGETS:
+            results[(kind, label)] = sum(runs[label]) / len(runs[label])
+    ts = results["asof_ts"]
+    hist_share = psql(f"SELECT round(100.0 * count(*) FILTER (WHERE updated_at > '{ts}') / count(*)) FROM specstar_data.bench_article t JOIN bench_ids USING (id)")
+    cur = script("lookup_current", f"\\set n random(1, {ROWS})\nSELECT * FROM api.bench_article WHERE id = (SELECT id FROM bench_ids WHERE n = :n);\n")
+    asof = script("lookup_asof", f"\\set n random(1, {ROWS})\nSELECT * FROM api.bench_article_at((SELECT id FROM bench_ids WHERE n = :n), at => :ts);\n")
+    cur_tps, cur_lat = pgbench(cur)
+    asof_tps, asof_lat = pgbench(asof, defines=[f"ts={ts}"])
+    print()
+    for kind in ("update", "insert"):
+        for label in TARGETS:
+            print(f"{kind:7} {label:14} {results[(kind, label)]:10.0f} tps (mean of {ROUNDS})")
+    print(f"lookup  current        {cur_tps:10.0f} tps  {cur_lat * 1000:.0f} us")
+    print(f"lookup  as-of          {asof_tps:10.0f} tps  {asof_lat * 1000:.0f} us  ({hist_share}% of rows changed after the as-of time)")
+
+    up = lambda l: results[("update", l)]
+    ins = lambda l: results[("insert", l)]
+    ratios = [
+        ("UPDATE specstar / plain", up("specstar") / up("plain"), ">= 0.67"),
+        ("UPDATE specstar / periods", up("specstar") / up("periods"), ">= 1.0"),
+        ("UPDATE specstar / audit trigger", up("specstar") / up("audit trigger"), "(reference)"),
+        ("INSERT specstar / plain", ins("specstar") / ins("plain"), ">= 0.75"),
+        ("as-of latency / current latency", asof_lat / cur_lat, "<= 1.5"),
+    ]
+    print()
+    for name, value, target in ratios:
+        print(f"{name:34} {value:6.2f}   target {target}")
+    write_doc(results, ratios, (cur_tps, cur_lat, asof_tps, asof_lat, hist_share))
+
+
+def check(value, target):
+    if target.startswith(">="):
+        return "met" if value >= float(target[2:]) else "MISSED"
+    if target.startswith("<="):
+        return "met" if value <= float(target[2:]) else "MISSED"
+    return ""
+
+
+def write_doc(results, ratios, lookups):
+    cur_tps, cur_lat, asof_tps, asof_lat, hist_share = lookups
+    path = os.path.join(ROOT, "docs", "benchmarks.md")
+    text = open(path).read() if os.path.exists(path) else "# Benchmarks\n"
+    start, end = "<!-- revision-tax:start -->", "<!-- revision-tax:end -->"
+    rows = "\n".join(
+        f"| {kind} | {label} | {results[(kind, label)]:.0f} |"
+        for kind in ("update", "insert") for label in TARGETS
+    )
+    ratio_rows = "\n".join(f"| {n} | {v:.2f} | {t} | {check(v, t)} |" for n, v, t in ratios)
+    block = f"""{start}
+Last run: {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')} on {platform.node()} ({os.cpu_count()} cores),
+{ROWS} rows per variant, pgbench `-M prepared -c {CLIENTS} -j {CLIENTS} -T {SECONDS}`; the variants take turns,
+{ROUNDS} rounds, and the tables show the mean tps of the rounds. All variants in one run.
+
+| statement | variant | tps |
+|---|---|---|
+{rows}
+
+| lookup | tps | mean latency |
+|---|---|---|
+| current (`api.bench_article WHERE id = …`) | {cur_tps:.0f} | {cur_lat * 1000:.0f} µs |
+| as-of (`bench_article_at(id, at => …)`, {hist_share}% of rows changed since) | {asof_tps:.0f} | {asof_lat * 1000:.0f} µs |
+
+| ratio | value | target | |
+|---|---|---|---|
+{ratio_rows}
+{end}"""
+    if start in text:
+        text = re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _: block, text, flags=re.S)
+    else:
+        text += "\n" + block + "\n"
+    with open(path, "w") as f:
+        f.write(text)
+    print(f"\nwritten to {os.path.relpath(path, ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

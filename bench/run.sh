@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# make bench: a dedicated PostgreSQL cluster on a free loopback port, tuned the same way
+# for every variant, then bench/bench.py. The cluster is stopped at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+
+WORK=$(mktemp -d /tmp/specstar-bench.XXXXXX) && chmod 755 "$WORK" && WORK=$(server_dir "$WORK")
+PORT=$(free_port)
+as_pg mkdir -p "$WORK/data" && as_pg chmod 700 "$WORK/data"
+init_cluster "$WORK/data"
+cat >> "$WORK/data/postgresql.conf" <<CONF
+shared_buffers = '4GB'
+synchronous_commit = off
+min_wal_size = '4GB'
+max_wal_size = '16GB'
+checkpoint_timeout = '30min'
+autovacuum = off
+CONF
+trap 'stop_cluster "$WORK/data"; rm -rf "$WORK"' EXIT
+start_cluster "$WORK/data" "$PORT"
+export PGPORT=$PORT PGBIN BENCH_WORK=$WORK/scripts
+python3 bench/bench.py

@@ -1,0 +1,122 @@
+//! Validation of documents against a spec's full JSON Schema (formats included).
+//!
+//! A compiled [`DocValidator`] is cached per backend and spec version by the extension;
+//! compiling is the expensive part, validating a document is cheap.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::pointer_segment;
+
+/// At most this many errors are reported for one document.
+pub const MAX_ERRORS: usize = 20;
+
+/// One reason a document fails its spec.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DocError {
+    /// JSON pointer to the offending value; for a missing required property, where it belongs.
+    pub path: String,
+    /// The JSON Schema keyword that failed.
+    pub keyword: String,
+    pub message: String,
+}
+
+/// A compiled spec schema.
+pub struct DocValidator {
+    inner: jsonschema::Validator,
+}
+
+impl DocValidator {
+    pub fn compile(schema: &Value) -> Result<DocValidator, String> {
+        jsonschema::options()
+            .should_validate_formats(true)
+            .build(schema)
+            .map(|inner| DocValidator { inner })
+            .map_err(|e| e.to_string())
+    }
+
+    /// Every error (up to [`MAX_ERRORS`]); empty when the document is valid.
+    pub fn errors(&self, doc: &Value) -> Vec<DocError> {
+        if self.inner.is_valid(doc) {
+            return Vec::new();
+        }
+        self.inner
+            .iter_errors(doc)
+            .take(MAX_ERRORS)
+            .map(|e| {
+                let mut path = e.instance_path().as_str().to_string();
+                if let jsonschema::error::ValidationErrorKind::Required { property } = e.kind() {
+                    if let Some(p) = property.as_str() {
+                        path.push('/');
+                        path.push_str(&pointer_segment(p));
+                    }
+                }
+                DocError { path, keyword: e.kind().keyword().to_string(), message: e.to_string() }
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn v() -> DocValidator {
+        DocValidator::compile(&json!({
+            "type": "object",
+            "properties": {
+                "title": {"type": "string", "minLength": 1},
+                "views": {"type": "integer", "minimum": 0},
+                "email": {"type": "string", "format": "email"},
+                "when": {"type": "string", "format": "date-time"},
+                "tags": {"type": "array", "items": {"type": "string", "maxLength": 3}}
+            },
+            "required": ["title"]
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn valid_documents_have_no_errors() {
+        assert!(v().errors(&json!({"title": "x", "views": 3, "when": "2024-01-02T03:04:05.123+00:00"})).is_empty());
+    }
+
+    #[test]
+    fn errors_carry_pointer_keyword_and_message() {
+        let e = v().errors(&json!({"title": "", "views": -1}));
+        assert_eq!(e.len(), 2);
+        let by_path = |p: &str| e.iter().find(|x| x.path == p).unwrap().clone();
+        assert_eq!(by_path("/views").keyword, "minimum");
+        assert!(by_path("/views").message.contains("minimum of 0"));
+        assert_eq!(by_path("/title").keyword, "minLength");
+    }
+
+    #[test]
+    fn missing_required_points_at_the_property() {
+        let e = v().errors(&json!({}));
+        assert_eq!(e, vec![DocError { path: "/title".into(), keyword: "required".into(), message: "\"title\" is a required property".into() }]);
+    }
+
+    #[test]
+    fn formats_are_checked() {
+        let e = v().errors(&json!({"title": "x", "email": "not-an-email", "when": "yesterday"}));
+        let mut paths: Vec<_> = e.iter().map(|x| (x.path.as_str(), x.keyword.as_str())).collect();
+        paths.sort();
+        assert_eq!(paths, vec![("/email", "format"), ("/when", "format")]);
+    }
+
+    #[test]
+    fn nested_paths() {
+        let e = v().errors(&json!({"title": "x", "tags": ["ok", "toolong"]}));
+        assert_eq!(e[0].path, "/tags/1");
+        assert_eq!(e[0].keyword, "maxLength");
+    }
+
+    #[test]
+    fn error_count_is_bounded() {
+        let v = DocValidator::compile(&json!({"type": "array", "items": {"type": "string"}})).unwrap();
+        let doc = Value::Array((0..100).map(|i| json!(i)).collect());
+        assert_eq!(v.errors(&doc).len(), MAX_ERRORS);
+    }
+}

@@ -1,0 +1,92 @@
+//! The errors specstar raises, composed in one place so the Rust trigger and the PL/pgSQL
+//! functions word them identically. Each carries its SQLSTATE (see docs/errors.md).
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::document::DocError;
+
+/// An error to raise: SQLSTATE, message, detail and hint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Raise {
+    pub sqlstate: &'static str,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+/// PT422: a document fails its spec.
+pub fn invalid_document(spec: &str, errors: &[DocError]) -> Raise {
+    let first = &errors[0];
+    let path = if first.path.is_empty() { "/" } else { first.path.as_str() };
+    Raise {
+        sqlstate: "PT422",
+        message: format!("{spec} document is invalid at {path}: {}", first.message),
+        detail: Some(serde_json::to_string(errors).expect("errors serialize")),
+        hint: Some(format!(
+            "Fix the value at {path} (JSON Schema keyword \"{}\"); DETAIL lists all {} error(s). The spec: SELECT schema FROM specstar.specs WHERE name = '{spec}'.",
+            first.keyword,
+            errors.len()
+        )),
+    }
+}
+
+/// PT409: a write expected another revision than the current one.
+pub fn stale_revision(spec: &str, id: &str, expected: Option<i64>, current: Option<i64>) -> Raise {
+    let show = |v: Option<i64>, none: &str| v.map(|n| n.to_string()).unwrap_or_else(|| none.to_string());
+    Raise {
+        sqlstate: "PT409",
+        message: format!(
+            "{spec} {id}: revision {} is stale, the current revision is {}",
+            show(expected, "NULL"),
+            show(current, "none")
+        ),
+        detail: Some(json!({"id": id, "expected_revision": expected, "current_revision": current}).to_string()),
+        hint: Some("Someone else wrote in between: read the resource again, re-apply your change and send the new revision.".into()),
+    }
+}
+
+/// 22023: the id of a resource cannot change.
+pub fn id_immutable(spec: &str, id: &str) -> Raise {
+    Raise {
+        sqlstate: "22023",
+        message: format!("{spec} {id}: id cannot change"),
+        detail: None,
+        hint: Some("Create a new resource instead of changing the id.".into()),
+    }
+}
+
+/// Errors as the JSON the SQL helper `specstar._raise(jsonb)` raises.
+pub fn to_json(r: &Raise) -> Value {
+    serde_json::to_value(r).expect("raise serializes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_document_names_the_pointer() {
+        let r = invalid_document(
+            "article",
+            &[DocError { path: "/views".into(), keyword: "minimum".into(), message: "-1 is less than the minimum of 0".into() }],
+        );
+        assert_eq!(r.sqlstate, "PT422");
+        assert_eq!(r.message, "article document is invalid at /views: -1 is less than the minimum of 0");
+        assert_eq!(r.detail.unwrap(), r#"[{"path":"/views","keyword":"minimum","message":"-1 is less than the minimum of 0"}]"#);
+        assert!(r.hint.unwrap().contains("keyword \"minimum\""));
+        let root = invalid_document("a", &[DocError { path: "".into(), keyword: "type".into(), message: "m".into() }]);
+        assert!(root.message.contains(" at /: "));
+    }
+
+    #[test]
+    fn stale_revision_detail_is_json() {
+        let r = stale_revision("article", "x", Some(1), Some(3));
+        assert_eq!(r.message, "article x: revision 1 is stale, the current revision is 3");
+        let d: Value = serde_json::from_str(&r.detail.unwrap()).unwrap();
+        assert_eq!(d, json!({"id": "x", "expected_revision": 1, "current_revision": 3}));
+        assert_eq!(to_json(&id_immutable("a", "x"))["sqlstate"], "22023");
+    }
+}

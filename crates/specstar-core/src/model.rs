@@ -1,0 +1,698 @@
+//! A spec (JSON Schema + options) checked against specstar's rules and turned into a
+//! column plan: one typed column per top-level property.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::error::{pointer_segment, SpecError};
+use crate::names;
+use crate::options::SpecOptions;
+
+/// Scalar SQL types a property can map to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scalar {
+    Text,
+    Timestamptz,
+    Date,
+    Uuid,
+    Bigint,
+    Numeric,
+    Boolean,
+}
+
+impl Scalar {
+    pub fn sql(self) -> &'static str {
+        match self {
+            Scalar::Text => "text",
+            Scalar::Timestamptz => "timestamptz",
+            Scalar::Date => "date",
+            Scalar::Uuid => "uuid",
+            Scalar::Bigint => "bigint",
+            Scalar::Numeric => "numeric",
+            Scalar::Boolean => "boolean",
+        }
+    }
+}
+
+/// The column type of a property.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnType {
+    Scalar(Scalar),
+    Array(Scalar),
+    Jsonb,
+}
+
+impl ColumnType {
+    pub fn sql(self) -> String {
+        match self {
+            ColumnType::Scalar(s) => s.sql().to_string(),
+            ColumnType::Array(s) => format!("{}[]", s.sql()),
+            ColumnType::Jsonb => "jsonb".to_string(),
+        }
+    }
+
+    /// Text or an array of text: what full-text search can index.
+    pub fn is_textual(self) -> bool {
+        matches!(self, ColumnType::Scalar(Scalar::Text) | ColumnType::Array(Scalar::Text))
+    }
+}
+
+impl Serialize for ColumnType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.sql())
+    }
+}
+
+/// What happens to a referencing resource when the referenced one is deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnDelete {
+    Restrict,
+    Cascade,
+    SetNull,
+}
+
+impl OnDelete {
+    pub fn sql(self) -> &'static str {
+        match self {
+            OnDelete::Restrict => "RESTRICT",
+            OnDelete::Cascade => "CASCADE",
+            OnDelete::SetNull => "SET NULL",
+        }
+    }
+}
+
+/// `x-ref`: a foreign key to another spec's `id`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reference {
+    pub spec: String,
+    pub on_delete: OnDelete,
+}
+
+/// One property and its column.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Property {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub column_type: ColumnType,
+    pub required: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", rename = "enum")]
+    pub enum_values: Option<Vec<String>>,
+    pub unique: bool,
+    pub index: bool,
+    pub search: bool,
+    #[serde(skip_serializing_if = "Option::is_none", rename = "ref")]
+    pub reference: Option<Reference>,
+}
+
+/// What the SQL layer knows that the pure planner needs.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Context {
+    /// API schema when the options name none (GUC `specstar.api_schema`, else `api`).
+    pub default_api_schema: Option<String>,
+    /// Names of the specs already registered (the spec being registered excluded).
+    pub specs: Vec<String>,
+    /// Roles granted read access when the options name none (GUC `specstar.read_roles`).
+    pub read_roles: Vec<String>,
+    /// Roles granted write access when the options name none (GUC `specstar.write_roles`).
+    pub write_roles: Vec<String>,
+    /// Catalog id of the spec version being created; only needed to generate DDL.
+    pub vid: Option<i64>,
+}
+
+/// A checked spec.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SpecModel {
+    pub name: String,
+    pub version: String,
+    pub api_schema: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Properties in column order (alphabetical: jsonb does not keep key order).
+    pub properties: Vec<Property>,
+    #[serde(skip)]
+    pub schema: Value,
+    #[serde(skip)]
+    pub options: SpecOptions,
+    pub read_roles: Vec<String>,
+    pub write_roles: Vec<String>,
+}
+
+/// Property-level keywords specstar understands.
+pub const PROPERTY_KEYWORDS: &[&str] = &["x-unique", "x-index", "x-search", "x-ref", "x-on-delete"];
+
+const HINT_SCHEMA: &str = "The spec must be a JSON Schema (2020-12) object schema, e.g. {\"type\": \"object\", \"properties\": {\"title\": {\"type\": \"string\"}}}.";
+
+fn prop_path(name: &str) -> String {
+    format!("/properties/{}", pointer_segment(name))
+}
+
+/// The `type` keyword as a list of type names without "null".
+fn declared_types(schema: &Map<String, Value>) -> Vec<&str> {
+    match schema.get("type") {
+        Some(Value::String(t)) if t != "null" => vec![t.as_str()],
+        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).filter(|t| *t != "null").collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn string_enum(schema: &Map<String, Value>) -> Option<Vec<String>> {
+    let values = schema.get("enum")?.as_array()?;
+    values.iter().map(|v| v.as_str().map(str::to_string)).collect()
+}
+
+/// The scalar a subschema maps to, if it maps to one.
+fn scalar_of(schema: &Map<String, Value>) -> Option<Scalar> {
+    let types = declared_types(schema);
+    let t = match types.as_slice() {
+        [t] => *t,
+        [] if string_enum(schema).is_some() => "string",
+        _ => return None,
+    };
+    Some(match t {
+        "string" => match schema.get("format").and_then(Value::as_str) {
+            Some("date-time") => Scalar::Timestamptz,
+            Some("date") => Scalar::Date,
+            Some("uuid") => Scalar::Uuid,
+            _ => Scalar::Text,
+        },
+        "integer" => Scalar::Bigint,
+        "number" => Scalar::Numeric,
+        "boolean" => Scalar::Boolean,
+        _ => return None,
+    })
+}
+
+/// DESIGN §2 mapping: scalars, arrays of one scalar type, everything else jsonb.
+pub fn column_type(schema: &Value) -> ColumnType {
+    let Some(obj) = schema.as_object() else { return ColumnType::Jsonb };
+    if let Some(s) = scalar_of(obj) {
+        return ColumnType::Scalar(s);
+    }
+    if declared_types(obj).as_slice() == ["array"] {
+        if let Some(items) = obj.get("items").and_then(Value::as_object) {
+            if let Some(s) = scalar_of(items) {
+                return ColumnType::Array(s);
+            }
+        }
+    }
+    ColumnType::Jsonb
+}
+
+fn meta_errors(schema: &Value) -> Vec<SpecError> {
+    let validator = match jsonschema::meta::validator_for(schema) {
+        Ok(v) => v,
+        Err(e) => {
+            return vec![SpecError::new(
+                "/$schema",
+                format!("unsupported meta-schema: {e}"),
+                "Omit \"$schema\" (2020-12 is assumed) or name a JSON Schema draft such as https://json-schema.org/draft/2020-12/schema.",
+            )]
+        }
+    };
+    validator
+        .iter_errors(schema)
+        .map(|e| {
+            let path = e.instance_path().as_str().to_string();
+            let shown = if path.is_empty() { "/".to_string() } else { path.clone() };
+            SpecError::new(path, format!("{shown}: {e}"), HINT_SCHEMA)
+        })
+        .collect()
+}
+
+fn bool_keyword(obj: &Map<String, Value>, key: &str, base: &str, errors: &mut Vec<SpecError>) -> bool {
+    match obj.get(key) {
+        None => false,
+        Some(Value::Bool(b)) => *b,
+        Some(other) => {
+            errors.push(SpecError::new(
+                format!("{base}/{key}"),
+                format!("{base}/{key}: must be true or false, not {other}"),
+                format!("Write \"{key}\": true to enable it."),
+            ));
+            false
+        }
+    }
+}
+
+impl SpecModel {
+    /// Check a spec and plan its columns. Every problem found is returned, each with a path.
+    pub fn build(name: &str, schema: &Value, options: &Value, ctx: &Context) -> Result<SpecModel, Vec<SpecError>> {
+        let mut errors = Vec::new();
+        if let Err(e) = names::check_spec_name(name) {
+            errors.push(SpecError::new("", e.message, e.hint));
+        }
+        let options = match SpecOptions::parse(options) {
+            Ok(o) => Some(o),
+            Err(mut e) => {
+                errors.append(&mut e);
+                None
+            }
+        };
+        let Some(root) = schema.as_object() else {
+            errors.push(SpecError::new("/", "/: the spec must be a JSON object", HINT_SCHEMA));
+            return Err(errors);
+        };
+        let meta = meta_errors(schema);
+        if !meta.is_empty() {
+            errors.extend(meta);
+            return Err(errors);
+        }
+        if root.get("type") != Some(&Value::String("object".into())) {
+            errors.push(SpecError::new(
+                "/type",
+                "/type: the top level of a spec must have \"type\": \"object\"",
+                HINT_SCHEMA,
+            ));
+        }
+        let props = match root.get("properties").and_then(Value::as_object) {
+            Some(p) if !p.is_empty() => p,
+            _ => {
+                errors.push(SpecError::new(
+                    "/properties",
+                    "/properties: a spec needs at least one property",
+                    HINT_SCHEMA,
+                ));
+                return Err(errors);
+            }
+        };
+        for key in root.keys().filter(|k| k.starts_with("x-")) {
+            errors.push(SpecError::new(
+                format!("/{}", pointer_segment(key)),
+                format!("/{key}: unsupported keyword at the top level of a spec"),
+                format!("specstar understands {} on properties only.", PROPERTY_KEYWORDS.join(", ")),
+            ));
+        }
+        let required: Vec<&str> = root
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        for (i, r) in required.iter().enumerate() {
+            if !props.contains_key(*r) {
+                errors.push(SpecError::new(
+                    format!("/required/{i}"),
+                    format!("/required/{i}: \"{r}\" is required but not declared in properties"),
+                    "Every required name needs a property: specstar stores declared properties only.",
+                ));
+            }
+        }
+        let api_schema = options
+            .as_ref()
+            .and_then(|o| o.api_schema.clone())
+            .or_else(|| ctx.default_api_schema.clone())
+            .unwrap_or_else(|| "api".to_string());
+        if options.as_ref().is_some_and(|o| o.api_schema.is_none()) {
+            if let Err(e) = names::check_schema_name(&api_schema) {
+                errors.push(SpecError::new("/options/api_schema", format!("/options/api_schema: {} (from the GUC specstar.api_schema)", e.message), e.hint));
+            }
+        }
+        // Relation names must not collide with another spec's objects.
+        let mine = names::relation_names(name);
+        for other in &ctx.specs {
+            let theirs = names::relation_names(other);
+            if let Some(clash) = mine.iter().find(|n| theirs.contains(n)) {
+                errors.push(SpecError::new(
+                    "",
+                    format!("spec name \"{name}\" clashes with spec \"{other}\": both would create \"{clash}\""),
+                    "Choose a name that does not end in _revision or _draft of another spec.",
+                ));
+            }
+        }
+
+        let mut names_sorted: Vec<&String> = props.keys().collect();
+        names_sorted.sort();
+        let mut properties = Vec::new();
+        for pname in names_sorted {
+            let sub = &props[pname];
+            let base = prop_path(pname);
+            if let Err(e) = names::check_property_name(pname) {
+                errors.push(SpecError::new(base.clone(), format!("{base}: {}", e.message), e.hint));
+                continue;
+            }
+            if let Some(p) = Self::property(name, pname, sub, required.contains(&pname.as_str()), schema, ctx, &mut errors) {
+                properties.push(p);
+            }
+        }
+        let (read_roles, write_roles) = match options.as_ref().and_then(|o| o.roles.clone()) {
+            Some(r) => (r.read, r.write),
+            None => (ctx.read_roles.clone(), ctx.write_roles.clone()),
+        };
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let options = options.expect("options parsed when there are no errors");
+        Ok(SpecModel {
+            name: name.to_string(),
+            version: options.version.clone(),
+            api_schema,
+            title: root.get("title").and_then(Value::as_str).map(str::to_string),
+            description: root.get("description").and_then(Value::as_str).map(str::to_string),
+            properties,
+            schema: schema.clone(),
+            options,
+            read_roles,
+            write_roles,
+        })
+    }
+
+    fn property(
+        spec: &str,
+        pname: &str,
+        sub: &Value,
+        required: bool,
+        whole: &Value,
+        ctx: &Context,
+        errors: &mut Vec<SpecError>,
+    ) -> Option<Property> {
+        let base = prop_path(pname);
+        let empty = Map::new();
+        let obj = sub.as_object().unwrap_or(&empty);
+        for key in obj.keys().filter(|k| k.starts_with("x-")) {
+            if !PROPERTY_KEYWORDS.contains(&key.as_str()) {
+                errors.push(SpecError::new(
+                    format!("{base}/{}", pointer_segment(key)),
+                    format!("{base}/{key}: unsupported keyword"),
+                    format!("Supported property keywords: {}.", PROPERTY_KEYWORDS.join(", ")),
+                ));
+            }
+        }
+        let unique = bool_keyword(obj, "x-unique", &base, errors);
+        let index = bool_keyword(obj, "x-index", &base, errors);
+        let search = bool_keyword(obj, "x-search", &base, errors);
+        let mut column_type = column_type(sub);
+        let mut reference = None;
+        match obj.get("x-ref") {
+            None => {
+                if obj.contains_key("x-on-delete") {
+                    errors.push(SpecError::new(
+                        format!("{base}/x-on-delete"),
+                        format!("{base}/x-on-delete: only meaningful together with x-ref"),
+                        "Add \"x-ref\": \"<spec>\" or remove x-on-delete.",
+                    ));
+                }
+            }
+            Some(Value::String(target)) => {
+                if target != spec && !ctx.specs.contains(target) {
+                    errors.push(SpecError::new(
+                        format!("{base}/x-ref"),
+                        format!("{base}/x-ref: spec \"{target}\" is not registered"),
+                        "Register the referenced spec first (or reference this spec itself).",
+                    ));
+                }
+                let is_string = matches!(column_type, ColumnType::Scalar(Scalar::Text | Scalar::Uuid));
+                if !is_string {
+                    errors.push(SpecError::new(
+                        format!("{base}/x-ref"),
+                        format!("{base}/x-ref: a reference must be a string property (the referenced id, a uuid)"),
+                        "Declare it as {\"type\": \"string\", \"format\": \"uuid\", \"x-ref\": \"<spec>\"}.",
+                    ));
+                }
+                column_type = ColumnType::Scalar(Scalar::Uuid);
+                let on_delete = match obj.get("x-on-delete") {
+                    None => OnDelete::Restrict,
+                    Some(Value::String(s)) if s == "restrict" => OnDelete::Restrict,
+                    Some(Value::String(s)) if s == "cascade" => OnDelete::Cascade,
+                    Some(Value::String(s)) if s == "set_null" => {
+                        if required {
+                            errors.push(SpecError::new(
+                                format!("{base}/x-on-delete"),
+                                format!("{base}/x-on-delete: set_null on a required property would break the spec"),
+                                "Use restrict or cascade, or make the property optional.",
+                            ));
+                        }
+                        OnDelete::SetNull
+                    }
+                    Some(other) => {
+                        errors.push(SpecError::new(
+                            format!("{base}/x-on-delete"),
+                            format!("{base}/x-on-delete: {other} is not one of \"restrict\", \"cascade\", \"set_null\""),
+                            "Use \"restrict\" (default), \"cascade\" or \"set_null\".",
+                        ));
+                        OnDelete::Restrict
+                    }
+                };
+                reference = Some(Reference { spec: target.clone(), on_delete });
+            }
+            Some(other) => {
+                errors.push(SpecError::new(
+                    format!("{base}/x-ref"),
+                    format!("{base}/x-ref: must be the name of a spec, not {other}"),
+                    "Write \"x-ref\": \"author\" to reference the spec author.",
+                ));
+            }
+        }
+        if search && !column_type.is_textual() {
+            errors.push(SpecError::new(
+                format!("{base}/x-search"),
+                format!("{base}/x-search: only strings and arrays of strings can be searched (this property maps to {})", column_type.sql()),
+                "Remove x-search from this property.",
+            ));
+        }
+        let default = obj.get("default").cloned();
+        if let Some(d) = &default {
+            check_default(pname, d, column_type, whole, errors);
+        }
+        Some(Property {
+            name: pname.to_string(),
+            column_type,
+            required,
+            default,
+            title: obj.get("title").and_then(Value::as_str).map(str::to_string),
+            description: obj.get("description").and_then(Value::as_str).map(str::to_string),
+            enum_values: if column_type == ColumnType::Scalar(Scalar::Text) { string_enum(obj) } else { None },
+            unique,
+            index,
+            search,
+            reference,
+        })
+    }
+
+    /// Names of the properties in column order.
+    pub fn property_names(&self) -> Vec<&str> {
+        self.properties.iter().map(|p| p.name.as_str()).collect()
+    }
+}
+
+/// A default must be valid against the spec and representable in its column.
+fn check_default(pname: &str, value: &Value, ty: ColumnType, whole: &Value, errors: &mut Vec<SpecError>) {
+    let path = format!("{}/default", prop_path(pname));
+    let doc = Value::Object(Map::from_iter([(pname.to_string(), value.clone())]));
+    let prefix = format!("/{}", pointer_segment(pname));
+    if let Ok(v) = jsonschema::options().should_validate_formats(true).build(whole) {
+        for e in v.iter_errors(&doc) {
+            let at = e.instance_path().as_str();
+            if at == prefix || at.starts_with(&format!("{prefix}/")) {
+                errors.push(SpecError::new(
+                    path.clone(),
+                    format!("{path}: the default {value} does not satisfy the property's schema: {e}"),
+                    "Give a default that the property itself accepts.",
+                ));
+                return;
+            }
+        }
+    }
+    if value.is_null() {
+        return;
+    }
+    if let ColumnType::Array(_) = ty {
+        if !value.is_array() {
+            errors.push(SpecError::new(path, format!("{}: an array property needs an array default", prop_path(pname)), "Give a JSON array."));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn ctx() -> Context {
+        Context { specs: vec!["author".into()], ..Default::default() }
+    }
+
+    fn build(schema: Value) -> Result<SpecModel, Vec<SpecError>> {
+        SpecModel::build("article", &schema, &json!({}), &ctx())
+    }
+
+    fn err_paths(schema: Value) -> Vec<String> {
+        build(schema).unwrap_err().into_iter().map(|e| e.path).collect()
+    }
+
+    #[test]
+    fn type_mapping() {
+        let cases = [
+            (json!({"type": "string"}), "text"),
+            (json!({"type": "string", "format": "date-time"}), "timestamptz"),
+            (json!({"type": "string", "format": "date"}), "date"),
+            (json!({"type": "string", "format": "uuid"}), "uuid"),
+            (json!({"type": "string", "format": "email"}), "text"),
+            (json!({"type": "integer"}), "bigint"),
+            (json!({"type": "number"}), "numeric"),
+            (json!({"type": "boolean"}), "boolean"),
+            (json!({"enum": ["a", "b"]}), "text"),
+            (json!({"type": ["string", "null"]}), "text"),
+            (json!({"type": "array", "items": {"type": "string"}}), "text[]"),
+            (json!({"type": "array", "items": {"type": "integer"}}), "bigint[]"),
+            (json!({"type": "array", "items": {"type": "string", "format": "date"}}), "date[]"),
+            (json!({"type": "array", "items": {"type": "object"}}), "jsonb"),
+            (json!({"type": "array"}), "jsonb"),
+            (json!({"type": "array", "items": {"type": "array", "items": {"type": "string"}}}), "jsonb"),
+            (json!({"type": "object"}), "jsonb"),
+            (json!({"type": ["string", "integer"]}), "jsonb"),
+            (json!({"oneOf": [{"type": "string"}, {"type": "integer"}]}), "jsonb"),
+            (json!({}), "jsonb"),
+            (json!(true), "jsonb"),
+        ];
+        for (schema, sql) in cases {
+            assert_eq!(column_type(&schema).sql(), sql, "{schema}");
+        }
+    }
+
+    #[test]
+    fn plan_of_a_spec() {
+        let m = build(json!({
+            "type": "object",
+            "title": "Article",
+            "properties": {
+                "title": {"type": "string", "description": "Headline", "x-unique": true},
+                "status": {"enum": ["draft", "published"], "default": "draft", "x-index": true},
+                "author": {"type": "string", "format": "uuid", "x-ref": "author", "x-on-delete": "cascade"},
+                "body": {"type": "string", "x-search": true}
+            },
+            "required": ["title"]
+        }))
+        .unwrap();
+        assert_eq!(m.property_names(), vec!["author", "body", "status", "title"]);
+        assert_eq!(m.api_schema, "api");
+        assert_eq!(m.version, "1");
+        assert_eq!(m.title.as_deref(), Some("Article"));
+        let title = &m.properties[3];
+        assert!(title.required && title.unique);
+        assert_eq!(title.description.as_deref(), Some("Headline"));
+        let status = &m.properties[2];
+        assert_eq!(status.enum_values.as_deref(), Some(&["draft".to_string(), "published".to_string()][..]));
+        assert_eq!(status.default, Some(json!("draft")));
+        assert!(status.index && !status.required);
+        let author = &m.properties[0];
+        assert_eq!(author.reference, Some(Reference { spec: "author".into(), on_delete: OnDelete::Cascade }));
+        assert!(m.properties[1].search);
+    }
+
+    #[test]
+    fn meta_schema_errors_name_the_keyword_path() {
+        let e = build(json!({"type": "object", "properties": {"title": {"type": "strin"}}})).unwrap_err();
+        assert_eq!(e[0].path, "/properties/title/type");
+        assert!(e[0].message.starts_with("/properties/title/type: "), "{}", e[0].message);
+        assert_eq!(err_paths(json!({"type": "object", "properties": {"n": {"minimum": "x"}}})), vec!["/properties/n/minimum"]);
+    }
+
+    #[test]
+    fn top_level_rules() {
+        assert_eq!(err_paths(json!({"type": "array", "properties": {"a": {}}})), vec!["/type"]);
+        assert_eq!(err_paths(json!({"properties": {"a": {}}})), vec!["/type"]);
+        assert_eq!(err_paths(json!({"type": "object"})), vec!["/properties"]);
+        assert_eq!(err_paths(json!({"type": "object", "properties": {}})), vec!["/properties"]);
+        assert_eq!(err_paths(json!({"type": "object", "properties": {"a": {}}, "x-color": 1})), vec!["/x-color"]);
+        assert_eq!(err_paths(json!({"type": "object", "properties": {"a": {}}, "required": ["b"]})), vec!["/required/0"]);
+        assert_eq!(build(json!([1])).unwrap_err()[0].path, "/");
+    }
+
+    #[test]
+    fn reserved_and_bad_property_names() {
+        for name in ["id", "revision", "created_at", "created_by", "updated_at", "updated_by", "_x", "xmin", "a-b"] {
+            let mut props = Map::new();
+            props.insert(name.to_string(), json!({"type": "string"}));
+            let e = build(json!({"type": "object", "properties": props})).unwrap_err();
+            assert_eq!(e[0].path, format!("/properties/{name}"), "{name}");
+        }
+    }
+
+    #[test]
+    fn extension_keywords() {
+        let p = |k: &str, v: Value| {
+            let mut prop = Map::from_iter([("type".to_string(), json!("string"))]);
+            prop.insert(k.into(), v);
+            err_paths(json!({"type": "object", "properties": {"a": prop}}))
+        };
+        assert_eq!(p("x-colour", json!(1)), vec!["/properties/a/x-colour"]);
+        assert_eq!(p("x-unique", json!("yes")), vec!["/properties/a/x-unique"]);
+        assert_eq!(p("x-index", json!(1)), vec!["/properties/a/x-index"]);
+        assert_eq!(p("x-ref", json!("nobody")), vec!["/properties/a/x-ref"]);
+        assert_eq!(p("x-ref", json!(3)), vec!["/properties/a/x-ref"]);
+        assert_eq!(p("x-on-delete", json!("cascade")), vec!["/properties/a/x-on-delete"]);
+        // x-search on a number
+        assert_eq!(
+            err_paths(json!({"type": "object", "properties": {"n": {"type": "integer", "x-search": true}}})),
+            vec!["/properties/n/x-search"]
+        );
+        // x-ref on a non-string
+        assert_eq!(
+            err_paths(json!({"type": "object", "properties": {"n": {"type": "integer", "x-ref": "author"}}})),
+            vec!["/properties/n/x-ref"]
+        );
+        // bad x-on-delete value, and set_null on a required property
+        assert_eq!(
+            err_paths(json!({"type": "object", "properties": {"a": {"type": "string", "x-ref": "author", "x-on-delete": "explode"}}})),
+            vec!["/properties/a/x-on-delete"]
+        );
+        assert_eq!(
+            err_paths(json!({"type": "object", "required": ["a"], "properties": {"a": {"type": "string", "x-ref": "author", "x-on-delete": "set_null"}}})),
+            vec!["/properties/a/x-on-delete"]
+        );
+        // a spec may reference itself
+        let m = build(json!({"type": "object", "properties": {"parent": {"type": "string", "x-ref": "article"}}})).unwrap();
+        assert_eq!(m.properties[0].column_type, ColumnType::Scalar(Scalar::Uuid));
+    }
+
+    #[test]
+    fn defaults_must_satisfy_the_property() {
+        assert_eq!(
+            err_paths(json!({"type": "object", "properties": {"n": {"type": "integer", "minimum": 0, "default": -1}}})),
+            vec!["/properties/n/default"]
+        );
+        assert_eq!(
+            err_paths(json!({"type": "object", "properties": {"s": {"enum": ["a"], "default": "b"}}})),
+            vec!["/properties/s/default"]
+        );
+        assert!(build(json!({"type": "object", "properties": {"t": {"type": "array", "items": {"type": "string"}, "default": ["x"]}}})).is_ok());
+    }
+
+    #[test]
+    fn name_rules_and_clashes() {
+        let s = json!({"type": "object", "properties": {"a": {}}});
+        assert_eq!(SpecModel::build("Bad", &s, &json!({}), &ctx()).unwrap_err()[0].path, "");
+        let c = Context { specs: vec!["article".into()], ..Default::default() };
+        let e = SpecModel::build("article_revision", &s, &json!({}), &c).unwrap_err();
+        assert!(e[0].message.contains("clashes"), "{}", e[0].message);
+        let c = Context { specs: vec!["article_draft".into()], ..Default::default() };
+        assert!(SpecModel::build("article", &s, &json!({}), &c).is_err());
+    }
+
+    #[test]
+    fn options_and_api_schema() {
+        let s = json!({"type": "object", "properties": {"a": {}}});
+        let c = Context { default_api_schema: Some("rest".into()), read_roles: vec!["r".into()], ..Default::default() };
+        let m = SpecModel::build("x", &s, &json!({}), &c).unwrap();
+        assert_eq!(m.api_schema, "rest");
+        assert_eq!(m.read_roles, vec!["r"]);
+        let m = SpecModel::build("x", &s, &json!({"api_schema": "v2", "roles": {"write": ["w"]}}), &c).unwrap();
+        assert_eq!(m.api_schema, "v2");
+        assert!(m.read_roles.is_empty());
+        assert_eq!(m.write_roles, vec!["w"]);
+        let e = SpecModel::build("x", &s, &json!({"nope": 1}), &c).unwrap_err();
+        assert_eq!(e[0].path, "/options/nope");
+        let c = Context { default_api_schema: Some("pg_x".into()), ..Default::default() };
+        assert_eq!(SpecModel::build("x", &s, &json!({}), &c).unwrap_err()[0].path, "/options/api_schema");
+    }
+}

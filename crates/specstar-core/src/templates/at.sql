@@ -1,0 +1,29 @@
+CREATE FUNCTION {{fn_at}}(id uuid, revision integer DEFAULT NULL, at timestamptz DEFAULT NULL)
+RETURNS SETOF {{view}} LANGUAGE plpgsql STABLE AS $specstar$
+-- One resource: current, at a revision, or as it was at a time.
+BEGIN
+  IF $2 IS NOT NULL AND $3 IS NOT NULL THEN
+    RAISE EXCEPTION USING ERRCODE = '22023',
+      MESSAGE = format('%s_at: give either revision or at, not both', {{spec}}),
+      HINT = 'Pass revision => n for a revision, or at => timestamp for a point in time.';
+  END IF;
+  IF $2 IS NULL AND $3 IS NULL THEN
+    RETURN QUERY SELECT {{live_row}} FROM {{table}} t WHERE t.id = $1;
+  ELSIF $2 IS NOT NULL THEN
+    RETURN QUERY
+      SELECT {{live_row}} FROM {{table}} t WHERE t.id = $1 AND t.revision = $2
+      UNION ALL
+      SELECT {{hist_row}} FROM {{history}} h CROSS JOIN LATERAL jsonb_populate_record(NULL::{{table}}, h.data) d
+       WHERE h.id = $1 AND h.revision = $2;
+  ELSE
+    RETURN QUERY
+      SELECT {{live_row}} FROM {{table}} t WHERE t.id = $1 AND t.updated_at <= $3
+      UNION ALL
+      SELECT {{hist_row}} FROM {{history}} h CROSS JOIN LATERAL jsonb_populate_record(NULL::{{table}}, h.data) d
+       WHERE h.id = $1 AND h.valid_from <= $3 AND h.valid_to > $3 AND h.op <> 'delete';
+  END IF;
+  IF NOT FOUND THEN
+    PERFORM specstar._raise_missing({{spec}}, $1, $2, $3);
+  END IF;
+END
+$specstar$

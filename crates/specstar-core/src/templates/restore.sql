@@ -1,0 +1,26 @@
+CREATE FUNCTION {{fn_restore}}(id uuid)
+RETURNS {{view}} LANGUAGE plpgsql VOLATILE AS $specstar$
+-- Brings a deleted resource back with the data of its tombstone, as a new revision.
+DECLARE
+  v_data jsonb;
+  v_row {{view}};
+BEGIN
+  PERFORM 1 FROM {{table}} t WHERE t.id = $1;
+  IF FOUND THEN
+    RAISE EXCEPTION USING ERRCODE = 'PT409',
+      MESSAGE = format('%s %s is not deleted', {{spec}}, $1),
+      HINT = format('Only deleted resources can be restored; %s_rollback returns to an earlier revision.', {{spec}});
+  END IF;
+  SELECT h.data INTO v_data FROM {{history}} h
+   WHERE h.id = $1 AND h.valid_to IS NULL AND h.op = 'delete';
+  IF NOT FOUND THEN
+    PERFORM specstar._raise_missing({{spec}}, $1, NULL, NULL);
+  END IF;
+  PERFORM set_config('specstar.internal_op', 'restore', true);
+  INSERT INTO {{table}} AS t (id, {{cols}})
+    SELECT $1, {{d_cols}} FROM jsonb_populate_record(NULL::{{table}}, v_data) d
+    RETURNING {{live_row}} INTO v_row;
+  PERFORM set_config('specstar.internal_op', '', true);
+  RETURN v_row;
+END
+$specstar$

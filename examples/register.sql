@@ -1,0 +1,7 @@
+-- The example specs `make up` registers. Registering an identical spec again is a no-op,
+-- so this file can run on every `make up`. Run from the repository root:
+--   psql -v ON_ERROR_STOP=1 -f examples/register.sql
+\set author `cat examples/author.json`
+\set article `cat examples/article.json`
+SELECT specstar.register_spec('author', :'author');
+SELECT specstar.register_spec('article', :'article');

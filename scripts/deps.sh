@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what is missing on a Debian 12 machine: PostgreSQL 15 with headers, sudo,
+# periods (benchmark baseline), wrk, and cargo-pgrx 0.18.1 initialised against the
+# system PostgreSQL. Safe to run again: installed pieces are left alone.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(postgresql-15 postgresql-server-dev-15 sudo postgresql-15-periods wrk)
+PGRX_VERSION=0.18.1
+PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+
+sudo_if_needed() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "==> apt-get install ${missing[*]}"
+  sudo_if_needed apt-get update -q
+  sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+fi
+
+if [ "$(cargo pgrx --version 2>/dev/null)" != "cargo-pgrx $PGRX_VERSION" ]; then
+  echo "==> cargo install cargo-pgrx $PGRX_VERSION (takes a few minutes, once)"
+  cargo install cargo-pgrx --version "$PGRX_VERSION" --locked
+fi
+
+pgrx_home=${PGRX_HOME:-$HOME/.pgrx}
+if ! grep -qs "^pg15 = \"$PG_CONFIG\"" "$pgrx_home/config.toml"; then
+  echo "==> cargo pgrx init --pg15 $PG_CONFIG"
+  cargo pgrx init --pg15 "$PG_CONFIG"
+fi

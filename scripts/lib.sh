@@ -1,0 +1,60 @@
+# Shared shell helpers: where PostgreSQL lives, running it as an unprivileged user,
+# starting and stopping throw-away clusters bound to 127.0.0.1.
+# shellcheck shell=bash
+
+PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+PGBIN=${PGBIN:-$("$PG_CONFIG" --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)}
+PGXS_DIR=$(dirname "$("$PG_CONFIG" --pgxs 2>/dev/null || echo /usr/lib/postgresql/15/lib/pgxs/src/makefiles/pgxs.mk)")/..
+export PGUSER=postgres PGHOST=127.0.0.1
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# PostgreSQL refuses to run as root: as root, run server commands as the postgres user.
+as_pg() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# A directory the server user can own. Under root, a clone in a private home (e.g. /root)
+# is not reachable by postgres, so the state moves to /var/tmp in that case.
+server_dir() {
+  local want=$1
+  mkdir -p "$want"
+  if [ "$(id -u)" = 0 ]; then
+    if ! runuser -u postgres -- test -x "$want"; then
+      want=/var/tmp/specstar-$(printf '%s' "$want" | md5sum | cut -c1-12)
+      mkdir -p "$want"
+    fi
+    chown postgres:postgres "$want"
+  fi
+  printf '%s\n' "$want"
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# init_cluster DATADIR: a new cluster with trust auth (it only listens on 127.0.0.1).
+init_cluster() {
+  local data=$1
+  as_pg "$PGBIN/initdb" -D "$data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+  cat >> "$data/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+unix_socket_directories = ''
+fsync = on
+log_min_messages = warning
+max_prepared_transactions = 2
+CONF
+}
+
+# start_cluster DATADIR PORT [extra postgres options]
+start_cluster() {
+  local data=$1 port=$2; shift 2
+  as_pg "$PGBIN/pg_ctl" -D "$data" -l "$data/server.log" -o "-p $port $*" -w -t 60 start >/dev/null \
+    || { cat "$data/server.log" >&2; die "PostgreSQL did not start on port $port"; }
+}
+
+stop_cluster() {
+  local data=$1
+  [ -f "$data/postmaster.pid" ] && as_pg "$PGBIN/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true
+}

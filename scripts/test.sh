@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# make test: every suite, against a throw-away PostgreSQL cluster on a free loopback port
+# that this script starts and always stops. Assumes the extension is installed (make install).
+#   unit       plain cargo test of the pure logic (crates/specstar-core)
+#   regress    golden pg_regress files, one per feature (tests/pg_regress)
+#   readme     the README's SQL tour, as a golden file (tests/readme)
+#   isolation  concurrency specs (tests/isolation)
+#   dump       pg_dump / pg_restore round trip (tests/dump_restore.sh)
+# SUITES="regress isolation" limits the run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+
+SUITES=${SUITES:-unit regress readme isolation dump}
+failed=()
+want() { [[ " $SUITES " == *" $1 "* ]]; }
+
+if want unit; then
+  log "unit: cargo test -p specstar-core"
+  cargo test -q -p specstar-core || failed+=(unit)
+fi
+
+WORK=$(mktemp -d /tmp/specstar-test.XXXXXX) && chmod 755 "$WORK" && WORK=$(server_dir "$WORK")
+OUT=$PWD/.run/test-output
+rm -rf "$OUT" && mkdir -p "$OUT"
+PORT=$(free_port)
+export PGPORT=$PORT
+as_pg mkdir -p "$WORK/data" && as_pg chmod 700 "$WORK/data"
+init_cluster "$WORK/data"
+trap 'stop_cluster "$WORK/data"; rm -rf "$WORK"' EXIT
+start_cluster "$WORK/data" "$PORT"
+log "test cluster on 127.0.0.1:$PORT"
+
+regress() {  # regress NAME INPUTDIR TESTS...
+  local name=$1 dir=$2; shift 2
+  "$PGXS_DIR/test/regress/pg_regress" --bindir="$PGBIN" --host=127.0.0.1 --port="$PORT" --user=postgres \
+    --inputdir="$dir" --outputdir="$OUT/$name" --dbname="specstar_$name" --load-extension=specstar "$@" \
+    || { [ -f "$OUT/$name/regression.diffs" ] && cat "$OUT/$name/regression.diffs"; return 1; }
+}
+
+if want regress; then
+  log "regress: tests/pg_regress"
+  mapfile -t tests < <(cd tests/pg_regress/sql && ls ./*.sql | sed 's|^\./||; s|\.sql$||' | sort)
+  regress regress tests/pg_regress "${tests[@]}" || failed+=(regress)
+fi
+
+if want readme; then
+  log "readme: the README's SQL tour"
+  mkdir -p "$OUT/readme-input/sql" "$OUT/readme-input/expected"
+  python3 tests/readme/extract.py README.md > "$OUT/readme-input/sql/readme.sql"
+  cp tests/readme/expected/readme.out "$OUT/readme-input/expected/readme.out"
+  regress readme "$OUT/readme-input" readme || failed+=(readme)
+fi
+
+if want isolation; then
+  log "isolation: tests/isolation"
+  mapfile -t specs < <(cd tests/isolation/specs && ls ./*.spec | sed 's|^\./||; s|\.spec$||' | sort)
+  "$PGXS_DIR/test/isolation/pg_isolation_regress" --bindir="$PGBIN" --host=127.0.0.1 --port="$PORT" --user=postgres \
+    --inputdir=tests/isolation --outputdir="$OUT/isolation" --dbname=specstar_isolation --load-extension=specstar "${specs[@]}" \
+    || { cat "$OUT/isolation/regression.diffs" 2>/dev/null; failed+=(isolation); }
+fi
+
+if want dump; then
+  log "dump: pg_dump / pg_restore round trip"
+  tests/dump_restore.sh "$OUT/dump" || failed+=(dump)
+fi
+
+if [ ${#failed[@]} -gt 0 ]; then
+  printf '\nFAILED: %s (outputs in %s)\n' "${failed[*]}" "$OUT" >&2
+  exit 1
+fi
+printf '\nall suites passed: %s\n' "$SUITES"

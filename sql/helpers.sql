@@ -1,0 +1,167 @@
+-- Helpers shared by every spec's generated triggers and functions. The _raise_* functions
+-- are PL/pgSQL on purpose: SQLSTATEs raised here reach the client unchanged.
+
+-- Who is writing: the JWT sub PostgREST set, else the current role (the revision trigger
+-- computes the same in Rust).
+CREATE FUNCTION specstar.current_actor() RETURNS text
+LANGUAGE sql STABLE AS $$
+  SELECT coalesce(nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub', current_user::text)
+$$;
+COMMENT ON FUNCTION specstar.current_actor() IS 'The actor recorded in created_by/updated_by/changed_by.';
+
+-- The revision message: GUC specstar.message, else PostgREST's X-Specstar-Message header.
+CREATE FUNCTION specstar.current_message() RETURNS text
+LANGUAGE sql STABLE AS $$
+  SELECT coalesce(
+    nullif(current_setting('specstar.message', true), ''),
+    nullif(current_setting('request.headers', true), '')::jsonb ->> 'x-specstar-message')
+$$;
+COMMENT ON FUNCTION specstar.current_message() IS 'The message recorded with the next revision (SET specstar.message, or the X-Specstar-Message header).';
+
+CREATE FUNCTION specstar._notify_pgrst() RETURNS void
+LANGUAGE sql AS $$
+  SELECT pg_notify(coalesce(nullif(current_setting('specstar.pgrst_channel', true), ''), 'pgrst'), 'reload schema')
+$$;
+
+-- PT422: a document fails its spec. errors = [{path, keyword, message}, ...].
+CREATE FUNCTION specstar._raise_invalid(spec text, errors jsonb) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_first jsonb := errors -> 0;
+  v_path text := coalesce(nullif(errors -> 0 ->> 'path', ''), '/');
+BEGIN
+  RAISE EXCEPTION USING ERRCODE = 'PT422',
+    MESSAGE = format('%s document is invalid at %s: %s', spec, v_path, v_first ->> 'message'),
+    DETAIL = errors::text,
+    HINT = format('Fix the value at %s (JSON Schema keyword "%s"); DETAIL lists all %s error(s). The spec: SELECT schema FROM specstar.specs WHERE name = %L.',
+                  v_path, v_first ->> 'keyword', jsonb_array_length(errors), spec);
+END
+$$;
+
+-- PT409: a write expected another revision than the current one.
+CREATE FUNCTION specstar._raise_stale(spec text, id uuid, expected integer, current integer) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION USING ERRCODE = 'PT409',
+    MESSAGE = format('%s %s: revision %s is stale, the current revision is %s', spec, id, coalesce(expected::text, 'NULL'), coalesce(current::text, 'none')),
+    DETAIL = jsonb_build_object('id', id, 'expected_revision', expected, 'current_revision', current)::text,
+    HINT = 'Someone else wrote in between: read the resource again, re-apply your change and send the new revision.';
+END
+$$;
+
+-- PT404 with a precise reason: never existed, no such revision, not there at that time, deleted.
+CREATE FUNCTION specstar._raise_missing(spec text, id uuid, revision integer, at timestamptz) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_live integer;
+  v_min integer;
+  v_max integer;
+BEGIN
+  EXECUTE format('SELECT t.revision FROM specstar_data.%I t WHERE t.id = $1', spec) INTO v_live USING id;
+  EXECUTE format('SELECT min(h.revision), max(h.revision) FROM specstar_data.%I h WHERE h.id = $1', spec || '_revision')
+    INTO v_min, v_max USING id;
+  IF v_live IS NULL AND v_max IS NULL THEN
+    RAISE EXCEPTION USING ERRCODE = 'PT404',
+      MESSAGE = format('%s %s not found', spec, id),
+      HINT = format('No %s resource ever had this id.', spec);
+  ELSIF revision IS NOT NULL THEN
+    RAISE EXCEPTION USING ERRCODE = 'PT404',
+      MESSAGE = format('%s %s has no revision %s', spec, id, revision),
+      HINT = format('Its revisions run from %s to %s (see %s_revision).', coalesce(v_min, v_live), greatest(v_max, v_live), spec);
+  ELSIF at IS NOT NULL THEN
+    RAISE EXCEPTION USING ERRCODE = 'PT404',
+      MESSAGE = format('%s %s did not exist at %s', spec, id, at),
+      HINT = format('It was created later or was deleted at that time; its revisions are in %s_revision.', spec);
+  ELSE
+    RAISE EXCEPTION USING ERRCODE = 'PT404',
+      MESSAGE = format('%s %s is deleted', spec, id),
+      HINT = format('%s_restore(id) brings it back; its history stays in %s_revision.', spec, spec);
+  END IF;
+END
+$$;
+
+-- A JSON Patch that could not be applied: malformed (22023) or not fitting the document (PT409).
+CREATE FUNCTION specstar._raise_patch_failure(spec text, id uuid, failure jsonb) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF failure ->> 'kind' = 'invalid' THEN
+    RAISE EXCEPTION USING ERRCODE = '22023',
+      MESSAGE = format('%s_patch: %s', spec, failure ->> 'message'),
+      HINT = 'A JSON Patch (RFC 6902) is an array of operations such as {"op": "replace", "path": "/title", "value": "New"}.';
+  ELSIF failure ->> 'kind' = 'test_failed' THEN
+    RAISE EXCEPTION USING ERRCODE = 'PT409',
+      MESSAGE = format('%s %s: patch test failed at operation %s (%s); nothing was changed', spec, id, failure ->> 'operation', failure ->> 'path'),
+      DETAIL = failure::text,
+      HINT = 'The document no longer holds the tested value: read it again and rebuild the patch.';
+  ELSE
+    RAISE EXCEPTION USING ERRCODE = 'PT409',
+      MESSAGE = format('%s %s: patch cannot be applied: %s', spec, id, failure ->> 'message'),
+      DETAIL = failure::text,
+      HINT = 'An operation names a path the current document does not have: read it again and rebuild the patch.';
+  END IF;
+END
+$$;
+
+-- Properties a document has but the spec does not declare (they have no column to live in).
+CREATE FUNCTION specstar._undeclared(spec text, doc jsonb, declared text[]) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+  SELECT jsonb_agg(jsonb_build_object(
+           'path', '/' || replace(replace(k, '~', '~0'), '/', '~1'),
+           'keyword', 'additionalProperties',
+           'message', format('%s is not a property of spec %s', k, spec)) ORDER BY k)
+    FROM jsonb_object_keys(CASE WHEN jsonb_typeof(doc) = 'object' THEN doc ELSE '{}'::jsonb END) k
+   WHERE NOT k = ANY (declared)
+$$;
+
+-- 22023 for an invalid spec or options. errors = [{path, message, hint}, ...].
+CREATE FUNCTION specstar._raise_spec_errors(name text, errors jsonb) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION USING ERRCODE = '22023',
+    MESSAGE = format('invalid spec %s: %s', name, errors -> 0 ->> 'message'),
+    DETAIL = errors::text,
+    HINT = errors -> 0 ->> 'hint';
+END
+$$;
+
+-- Guards revision histories (UPDATE/DELETE/TRUNCATE) and live tables (TRUNCATE).
+-- Only specstar itself (purge, prune, closing a tombstone) passes, by a transaction-local flag.
+CREATE FUNCTION specstar._append_only() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP <> 'TRUNCATE' AND current_setting('specstar.internal_history_write', true) = 'on' THEN
+    RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+  END IF;
+  IF TG_OP = 'TRUNCATE' AND TG_TABLE_NAME = TG_ARGV[0] THEN
+    RAISE EXCEPTION USING ERRCODE = '42501',
+      MESSAGE = format('TRUNCATE of spec %s would bypass its revision history', TG_ARGV[0]),
+      HINT = format('DELETE the resources (they become tombstones), or SELECT specstar.drop_spec(%L, drop_data => true).', TG_ARGV[0]);
+  END IF;
+  RAISE EXCEPTION USING ERRCODE = '42501',
+    MESSAGE = format('the revision history of spec %s is append-only: %s is not allowed', TG_ARGV[0], TG_OP),
+    HINT = 'History changes only through specstar.purge(spec, id) (erase a resource) or specstar.prune(spec, id, keep_last).';
+END
+$$;
+
+-- The spec's catalog row, or PT404.
+CREATE FUNCTION specstar._spec(name text) RETURNS specstar.spec
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  v specstar.spec;
+BEGIN
+  SELECT * INTO v FROM specstar.spec s WHERE s.name = _spec.name;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION USING ERRCODE = 'PT404',
+      MESSAGE = format('spec %s is not registered', name),
+      HINT = 'SELECT name FROM specstar.specs lists the registered specs.';
+  END IF;
+  RETURN v;
+END
+$$;
+
+-- Roles listed in a comma-separated GUC, as a JSON array.
+CREATE FUNCTION specstar._role_list(guc text) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+  SELECT coalesce(jsonb_agg(btrim(r)) FILTER (WHERE btrim(r) <> ''), '[]'::jsonb)
+    FROM unnest(string_to_array(coalesce(current_setting(guc, true), ''), ',')) r
+$$;

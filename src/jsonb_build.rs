@@ -1,0 +1,114 @@
+//! Building a spec document as a `jsonb` datum straight from column datums, with
+//! PostgreSQL's JsonbValue API: no text round trip. Values are represented exactly as
+//! `to_jsonb` / `jsonb_build_object` represent them.
+
+use std::ffi::CStr;
+
+use pgrx::pg_sys::{self, Datum, JsonbIteratorToken::*, JsonbValue};
+
+use crate::datum_json::{uuid_string, ColumnKind};
+use crate::spec_info::SpecInfo;
+
+fn string_value(bytes: &[u8]) -> JsonbValue {
+    let mut v: JsonbValue = unsafe { std::mem::zeroed() };
+    v.type_ = pg_sys::jbvType::jbvString;
+    v.val.string.len = bytes.len() as i32;
+    v.val.string.val = bytes.as_ptr() as *mut std::ffi::c_char;
+    v
+}
+
+/// A string JsonbValue whose bytes are palloc'd, so they outlive Rust temporaries.
+unsafe fn pstring(s: &str) -> JsonbValue {
+    unsafe {
+        let p = pg_sys::palloc(s.len().max(1)) as *mut u8;
+        std::ptr::copy_nonoverlapping(s.as_ptr(), p, s.len());
+        string_value(std::slice::from_raw_parts(p, s.len()))
+    }
+}
+
+unsafe fn scalar(kind: ColumnKind, typid: pg_sys::Oid, d: Datum) -> JsonbValue {
+    unsafe {
+        let mut v: JsonbValue = std::mem::zeroed();
+        match kind {
+            ColumnKind::Text => {
+                let p = pg_sys::pg_detoast_datum_packed(d.cast_mut_ptr());
+                let len = pgrx::varlena::varsize_any_exhdr(p);
+                let data = pgrx::varlena::vardata_any(p) as *const u8;
+                return string_value(std::slice::from_raw_parts(data, len));
+            }
+            ColumnKind::Bool => {
+                v.type_ = pg_sys::jbvType::jbvBool;
+                v.val.boolean = d.value() != 0;
+            }
+            ColumnKind::Int8 | ColumnKind::Int4 => {
+                let n = if kind == ColumnKind::Int8 { d.value() as i64 } else { d.value() as i32 as i64 };
+                v.type_ = pg_sys::jbvType::jbvNumeric;
+                v.val.numeric = pg_sys::int64_to_numeric(n);
+            }
+            ColumnKind::Numeric => {
+                let num = pg_sys::pg_detoast_datum(d.cast_mut_ptr()) as pg_sys::Numeric;
+                if pg_sys::numeric_is_nan(num) || pg_sys::numeric_is_inf(num) {
+                    // as in to_jsonb: non-finite numerics become strings
+                    let text = pgrx::direct_function_call::<&CStr>(pg_sys::numeric_out, &[Some(d)]).expect("numeric_out");
+                    return pstring(&text.to_string_lossy());
+                }
+                v.type_ = pg_sys::jbvType::jbvNumeric;
+                v.val.numeric = num;
+            }
+            ColumnKind::DateTime => {
+                let p = pg_sys::JsonEncodeDateTime(std::ptr::null_mut(), d, typid, std::ptr::null());
+                return string_value(CStr::from_ptr(p).to_bytes());
+            }
+            ColumnKind::Uuid => return pstring(&uuid_string(d)),
+            ColumnKind::Jsonb => {
+                let jb = pg_sys::pg_detoast_datum(d.cast_mut_ptr()) as *mut pg_sys::Jsonb;
+                v.type_ = pg_sys::jbvType::jbvBinary;
+                v.val.binary.data = &mut (*jb).root;
+                v.val.binary.len = pgrx::varlena::varsize_any_exhdr(jb as *const pg_sys::varlena) as i32;
+            }
+            ColumnKind::Other(func) => {
+                let p = pg_sys::OidOutputFunctionCall(func, d);
+                return string_value(CStr::from_ptr(p).to_bytes());
+            }
+        }
+        v
+    }
+}
+
+/// The document of a row (spec properties, NULL columns absent) as a jsonb datum.
+pub unsafe fn document(info: &SpecInfo, values: &[Datum], nulls: &[bool]) -> Datum {
+    unsafe {
+        let mut state: *mut pg_sys::JsonbParseState = std::ptr::null_mut();
+        pg_sys::pushJsonbValue(&mut state, WJB_BEGIN_OBJECT, std::ptr::null_mut());
+        for c in &info.columns {
+            if nulls[c.index] {
+                continue;
+            }
+            let mut key = string_value(c.name.as_bytes());
+            pg_sys::pushJsonbValue(&mut state, WJB_KEY, &mut key);
+            let d = values[c.index];
+            match c.ty.array_elem() {
+                None => {
+                    let mut v = scalar(c.ty.kind(), c.ty.typid(), d);
+                    pg_sys::pushJsonbValue(&mut state, WJB_VALUE, &mut v);
+                }
+                Some((elemtype, elems, elem_nulls)) => {
+                    pg_sys::pushJsonbValue(&mut state, WJB_BEGIN_ARRAY, std::ptr::null_mut());
+                    for (e, null) in c.ty.deconstruct(d, elemtype, elems, elem_nulls) {
+                        let mut v = if null {
+                            let mut n: JsonbValue = std::mem::zeroed();
+                            n.type_ = pg_sys::jbvType::jbvNull;
+                            n
+                        } else {
+                            scalar(c.ty.kind(), elemtype, e)
+                        };
+                        pg_sys::pushJsonbValue(&mut state, WJB_ELEM, &mut v);
+                    }
+                    pg_sys::pushJsonbValue(&mut state, WJB_END_ARRAY, std::ptr::null_mut());
+                }
+            }
+        }
+        let res = pg_sys::pushJsonbValue(&mut state, WJB_END_OBJECT, std::ptr::null_mut());
+        Datum::from(pg_sys::JsonbValueToJsonb(res))
+    }
+}

@@ -1,0 +1,68 @@
+//! specstar: the pgrx layer. Every function here *returns* results — validation errors,
+//! plans, patch failures — and the PL/pgSQL in `sql/` raises them, so that specstar's own
+//! SQLSTATEs (PT404/PT409/PT422) reach clients unchanged and no client-triggered error
+//! carries a Rust backtrace.
+
+use pgrx::prelude::*;
+use pgrx::JsonB;
+use serde_json::json;
+
+mod datum_json;
+mod jsonb_build;
+mod raise;
+mod session;
+mod spec_info;
+mod trigger;
+mod validator_cache;
+
+::pgrx::pg_module_magic!(name, version);
+
+extension_sql_file!("../sql/catalog.sql", name = "catalog", bootstrap);
+extension_sql_file!("../sql/helpers.sql", name = "helpers", requires = ["catalog"]);
+extension_sql!(
+    r#"
+-- The revision trigger of every spec's live table (src/trigger.rs). Not for direct use:
+-- it writes history with the table owner's rights, so only specstar attaches it.
+CREATE FUNCTION specstar._revision_trigger() RETURNS trigger
+LANGUAGE c AS 'MODULE_PATHNAME', 'specstar_revision_trigger';
+REVOKE ALL ON FUNCTION specstar._revision_trigger() FROM PUBLIC;
+"#,
+    name = "revision_trigger",
+    requires = ["catalog"]
+);
+extension_sql_file!("../sql/specs.sql", name = "specs", finalize);
+
+/// Check a spec and, given `context.vid`, generate its DDL (see specstar_core::plan).
+#[pg_extern(name = "_plan", immutable, parallel_safe)]
+fn plan(name: &str, schema: JsonB, options: JsonB, context: JsonB) -> JsonB {
+    JsonB(specstar_core::plan(name, &schema.0, &options.0, &context.0))
+}
+
+/// Validate a document against spec version `vid`: NULL when valid, else a JSON array of
+/// `{path, keyword, message}`. The compiled schema is cached for the backend's lifetime.
+#[pg_extern(name = "_validate", stable, strict, parallel_safe)]
+fn validate(vid: i64, doc: JsonB) -> Option<JsonB> {
+    validator_cache::validate(vid, &doc.0).map(JsonB)
+}
+
+/// RFC 6902 patch from one document to another.
+#[pg_extern(name = "_json_diff", immutable, strict, parallel_safe)]
+fn json_diff(from: JsonB, to: JsonB) -> JsonB {
+    JsonB(specstar_core::patch::diff(&from.0, &to.0))
+}
+
+/// Apply an RFC 6902 patch: `{"doc": ...}` or `{"error": {kind, operation, path, message}}`.
+#[pg_extern(name = "_json_patch", immutable, strict, parallel_safe)]
+fn json_patch(doc: JsonB, patch: JsonB) -> JsonB {
+    JsonB(match specstar_core::patch::apply(&doc.0, &patch.0) {
+        Ok(doc) => json!({ "doc": doc }),
+        Err(failure) => json!({ "error": failure }),
+    })
+}
+
+/// The JSON Schema of `register_spec`'s options.
+#[pg_extern(immutable, parallel_safe)]
+fn options_schema() -> JsonB {
+    JsonB(specstar_core::options::options_schema())
+}
+

@@ -1,0 +1,92 @@
+//! What a write records about its context: the actor, the message, the operation label, and
+//! the id `specstar.new_id()` generated last (an id just generated cannot belong to a deleted
+//! resource, so the insert trigger need not look for a tombstone).
+
+use std::cell::Cell;
+use std::ffi::{CStr, CString};
+
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+use serde_json::Value;
+
+thread_local! {
+    static LAST_NEW_ID: Cell<Option<[u8; 16]>> = const { Cell::new(None) };
+}
+
+/// A GUC's value, or None when unset or empty.
+pub fn guc(name: &CStr) -> Option<String> {
+    let p = unsafe { pg_sys::GetConfigOption(name.as_ptr(), true, false) };
+    if p.is_null() {
+        return None;
+    }
+    let s = unsafe { CStr::from_ptr(p) }.to_string_lossy();
+    if s.is_empty() {
+        None
+    } else {
+        Some(s.into_owned())
+    }
+}
+
+fn json_guc_field(name: &CStr, field: &str) -> Option<String> {
+    let text = guc(name)?;
+    let v: Value = serde_json::from_str(&text).ok()?;
+    v.get(field)?.as_str().map(str::to_string)
+}
+
+/// The JWT `sub` PostgREST set, else the current role.
+pub fn actor() -> String {
+    if let Some(sub) = json_guc_field(c"request.jwt.claims", "sub") {
+        return sub;
+    }
+    unsafe {
+        let p = pg_sys::GetUserNameFromId(pg_sys::GetUserId(), false);
+        CStr::from_ptr(p).to_string_lossy().into_owned()
+    }
+}
+
+/// GUC `specstar.message`, else PostgREST's `X-Specstar-Message` header.
+pub fn message() -> Option<String> {
+    guc(c"specstar.message").or_else(|| json_guc_field(c"request.headers", "x-specstar-message"))
+}
+
+/// The operation label set by specstar's own functions (restore, rollback), if any.
+pub fn internal_op() -> Option<String> {
+    guc(c"specstar.internal_op")
+}
+
+/// True once for the id `new_id()` generated last (then forgotten).
+pub fn take_new_id(id: [u8; 16]) -> bool {
+    LAST_NEW_ID.with(|c| {
+        if c.get() == Some(id) {
+            c.set(None);
+            true
+        } else {
+            false
+        }
+    })
+}
+
+fn random_uuid() -> [u8; 16] {
+    let d = unsafe { pgrx::direct_function_call_as_datum(pg_sys::gen_random_uuid, &[]) }
+        .expect("gen_random_uuid returns a value");
+    unsafe { crate::datum_json::uuid_bytes(d) }
+}
+
+/// A random (version 4) uuid: the default of every spec's `id` column.
+#[pg_extern(volatile, parallel_safe)]
+fn new_id() -> pgrx::Uuid {
+    let bytes = random_uuid();
+    LAST_NEW_ID.with(|c| c.set(Some(bytes)));
+    pgrx::Uuid::from_bytes(bytes)
+}
+
+/// An id for a row inserted with an explicit NULL id.
+pub fn new_id_for_trigger() -> pgrx::Uuid {
+    pgrx::Uuid::from_bytes(random_uuid())
+}
+
+/// A text datum (palloc'd in the current memory context).
+pub fn text_datum(s: &str) -> pg_sys::Datum {
+    let c = CString::new(s.replace('\0', "")).expect("NUL removed");
+    unsafe { pg_sys::Datum::from(pg_sys::cstring_to_text(c.as_ptr())) }
+}

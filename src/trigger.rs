@@ -1,0 +1,418 @@
+//! The revision trigger: one C-language trigger function for every spec's live table
+//! (BEFORE INSERT / UPDATE / DELETE, FOR EACH ROW, arguments: spec name and version id).
+//!
+//! It validates documents, numbers revisions, stamps actor/time/message and appends
+//! superseded revisions and tombstones to the history. It is written in Rust because the same
+//! logic in PL/pgSQL costs several times more per transaction (see docs/benchmarks.md).
+//! History is written with the table owner's rights through saved, fully qualified plans —
+//! what `SECURITY DEFINER ... SET search_path` gives a PL/pgSQL function — while the actor
+//! is the invoking role.
+
+use std::ffi::CStr;
+
+use pgrx::pg_sys::{self, Datum, Oid};
+use pgrx::prelude::*;
+use serde_json::{Map, Value};
+use specstar_core::errors::{self, Raise};
+
+use crate::datum_json::{uuid_bytes, uuid_string};
+use crate::jsonb_build;
+use crate::session;
+use crate::spec_info::{self, SpecInfo};
+
+#[no_mangle]
+#[doc(hidden)]
+pub extern "C" fn pg_finfo_specstar_revision_trigger() -> &'static pg_sys::Pg_finfo_record {
+    static V1: pg_sys::Pg_finfo_record = pg_sys::Pg_finfo_record { api_version: 1 };
+    &V1
+}
+
+/// Entry point (`specstar._revision_trigger()`). Internal failures are PostgreSQL errors
+/// handled by pgrx's guard; expected ones come back as `Raise` and are raised here, after
+/// everything else is dropped, with their own SQLSTATE.
+#[no_mangle]
+pub unsafe extern "C-unwind" fn specstar_revision_trigger(fcinfo: pg_sys::FunctionCallInfo) -> Datum {
+    let outcome = unsafe { pg_sys::panic::pgrx_extern_c_guard(|| fire(fcinfo)) };
+    match outcome {
+        Ok(d) => d,
+        Err(r) => unsafe { crate::raise::throw(r) },
+    }
+}
+
+/// A deformed tuple.
+struct Row {
+    values: Vec<Datum>,
+    nulls: Vec<bool>,
+}
+
+impl Row {
+    unsafe fn of(tuple: pg_sys::HeapTuple, rel: pg_sys::Relation) -> Row {
+        unsafe {
+            let natts = (*(*rel).rd_att).natts as usize;
+            let mut row = Row { values: vec![Datum::from(0usize); natts], nulls: vec![true; natts] };
+            pg_sys::heap_deform_tuple(tuple, (*rel).rd_att, row.values.as_mut_ptr(), row.nulls.as_mut_ptr());
+            row
+        }
+    }
+
+    fn get(&self, i: usize) -> Option<Datum> {
+        if self.nulls[i] {
+            None
+        } else {
+            Some(self.values[i])
+        }
+    }
+
+    fn i32(&self, i: usize) -> Option<i32> {
+        self.get(i).map(|d| d.value() as i32)
+    }
+
+    fn i64(&self, i: usize) -> Option<i64> {
+        self.get(i).map(|d| d.value() as i64)
+    }
+}
+
+/// Replacements for some columns of a tuple.
+struct Changes {
+    values: Vec<Datum>,
+    nulls: Vec<bool>,
+    replace: Vec<bool>,
+}
+
+impl Changes {
+    fn new(natts: usize) -> Changes {
+        Changes { values: vec![Datum::from(0usize); natts], nulls: vec![false; natts], replace: vec![false; natts] }
+    }
+
+    fn set(&mut self, i: usize, d: Option<Datum>) {
+        self.replace[i] = true;
+        match d {
+            Some(d) => self.values[i] = d,
+            None => self.nulls[i] = true,
+        }
+    }
+
+    unsafe fn apply(mut self, tuple: pg_sys::HeapTuple, rel: pg_sys::Relation) -> Datum {
+        unsafe {
+            let t = pg_sys::heap_modify_tuple(
+                tuple,
+                (*rel).rd_att,
+                self.values.as_mut_ptr(),
+                self.nulls.as_mut_ptr(),
+                self.replace.as_mut_ptr(),
+            );
+            Datum::from(t)
+        }
+    }
+}
+
+unsafe fn fire(fcinfo: pg_sys::FunctionCallInfo) -> Result<Datum, Raise> {
+    unsafe {
+        let ctx = (*fcinfo).context;
+        if ctx.is_null() || (*ctx).type_ != pg_sys::NodeTag::T_TriggerData {
+            error!("specstar._revision_trigger() can only be called as a trigger");
+        }
+        let td = ctx as *mut pg_sys::TriggerData;
+        let event = (*td).tg_event;
+        if event & pg_sys::TRIGGER_EVENT_ROW == 0 || event & pg_sys::TRIGGER_EVENT_TIMINGMASK != pg_sys::TRIGGER_EVENT_BEFORE {
+            error!("specstar._revision_trigger() must be a BEFORE ... FOR EACH ROW trigger");
+        }
+        let trigger = (*td).tg_trigger;
+        if (*trigger).tgnargs != 2 {
+            error!("specstar._revision_trigger() needs two arguments: spec name and version id");
+        }
+        let args = std::slice::from_raw_parts((*trigger).tgargs, 2);
+        let spec = CStr::from_ptr(args[0]).to_string_lossy().into_owned();
+        let vid: i64 = CStr::from_ptr(args[1])
+            .to_string_lossy()
+            .parse()
+            .unwrap_or_else(|_| error!("specstar._revision_trigger(): bad version id"));
+        let rel = (*td).tg_relation;
+        let info = spec_info::get(rel, &spec, vid);
+        match event & pg_sys::TRIGGER_EVENT_OPMASK {
+            pg_sys::TRIGGER_EVENT_INSERT => on_insert(&info, rel, (*td).tg_trigtuple),
+            pg_sys::TRIGGER_EVENT_UPDATE => on_update(&info, rel, (*td).tg_trigtuple, (*td).tg_newtuple),
+            pg_sys::TRIGGER_EVENT_DELETE => on_delete(&info, rel, (*td).tg_trigtuple),
+            _ => error!("specstar._revision_trigger() does not handle TRUNCATE"),
+        }
+    }
+}
+
+/// The spec document of a row: properties only, NULL meaning absent.
+unsafe fn document(info: &SpecInfo, row: &Row) -> Value {
+    let mut doc = Map::new();
+    for c in &info.columns {
+        if let Some(d) = row.get(c.index) {
+            doc.insert(c.name.clone(), unsafe { c.ty.to_json(d) });
+        }
+    }
+    Value::Object(doc)
+}
+
+fn validate(info: &SpecInfo, doc: &Value) -> Result<(), Raise> {
+    let errors = info.validator.errors(doc);
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors::invalid_document(&info.name, &errors))
+    }
+}
+
+fn text_opt(s: Option<&str>) -> Option<Datum> {
+    s.map(session::text_datum)
+}
+
+/// Runs `f` inside an SPI connection with the rights of `owner` (like SECURITY DEFINER).
+unsafe fn as_owner<R>(owner: Oid, f: impl FnOnce() -> R) -> R {
+    unsafe {
+        let mut user = Oid::INVALID;
+        let mut sec = 0;
+        pg_sys::GetUserIdAndSecContext(&mut user, &mut sec);
+        if pg_sys::SPI_connect() != pg_sys::SPI_OK_CONNECT as i32 {
+            error!("specstar: SPI_connect failed");
+        }
+        pg_sys::SetUserIdAndSecContext(owner, sec | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32);
+        let r = f();
+        pg_sys::SetUserIdAndSecContext(user, sec);
+        pg_sys::SPI_finish();
+        r
+    }
+}
+
+/// One history row, in the column order of the history table.
+struct HistoryRow {
+    values: [Datum; 12],
+    nulls: [bool; 12],
+}
+
+impl HistoryRow {
+    fn new() -> HistoryRow {
+        HistoryRow { values: [Datum::from(0usize); 12], nulls: [true; 12] }
+    }
+    fn set(&mut self, i: usize, d: Option<Datum>) {
+        if let Some(d) = d {
+            self.values[i] = d;
+            self.nulls[i] = false;
+        }
+    }
+}
+
+/// Appends rows to the history: straight into heap and indexes (what an INSERT would do
+/// after planning, without the executor), or through the saved SQL plan.
+unsafe fn insert_history(info: &SpecInfo, rows: &mut [HistoryRow]) {
+    unsafe {
+        match info.insert_history {
+            None => {
+                let hrel = pg_sys::table_open(info.history, pg_sys::RowExclusiveLock as pg_sys::LOCKMODE);
+                for row in rows.iter_mut() {
+                    let tuple = pg_sys::heap_form_tuple((*hrel).rd_att, row.values.as_mut_ptr(), row.nulls.as_mut_ptr());
+                    pg_sys::CatalogTupleInsert(hrel, tuple);
+                }
+                pg_sys::table_close(hrel, pg_sys::NoLock as pg_sys::LOCKMODE);
+            }
+            Some(plan) => as_owner(info.owner, || {
+                for row in rows.iter_mut() {
+                    let mut nulls = row.nulls.map(|n| if n { b'n' } else { b' ' } as std::ffi::c_char);
+                    let rc = pg_sys::SPI_execute_plan(plan, row.values.as_mut_ptr(), nulls.as_mut_ptr(), false, 0);
+                    if rc != pg_sys::SPI_OK_INSERT as i32 {
+                        error!("specstar: writing the history of {} failed ({rc})", info.name);
+                    }
+                }
+            }),
+        }
+    }
+}
+
+/// The superseded revision `old` as a history row closed at `valid_to`.
+unsafe fn superseded(info: &SpecInfo, old: &Row, data: Datum, version: Datum, valid_to: Datum) -> HistoryRow {
+    let s = &info.sys;
+    let mut h = HistoryRow::new();
+    h.set(0, old.get(s.id));
+    h.set(1, old.get(s.revision));
+    h.set(2, old.get(s.parent));
+    h.set(3, old.get(s.op));
+    h.set(4, Some(data));
+    h.set(5, Some(version));
+    h.set(6, old.get(s.updated_at));
+    h.set(7, Some(valid_to));
+    h.set(8, old.get(s.updated_by));
+    h.set(9, old.get(s.message));
+    h.set(10, old.get(s.created_at));
+    h.set(11, old.get(s.created_by));
+    h
+}
+
+/// The open tombstone of a deleted resource: (revision, valid_from, created_at, created_by).
+unsafe fn tombstone(info: &SpecInfo, id: Datum) -> Option<(i32, i64, i64, String)> {
+    unsafe {
+        as_owner(info.owner, || {
+            let mut args = [id];
+            let mut nulls = [b' ' as std::ffi::c_char];
+            let rc = pg_sys::SPI_execute_plan(info.find_tombstone, args.as_mut_ptr(), nulls.as_mut_ptr(), true, 1);
+            if rc != pg_sys::SPI_OK_SELECT as i32 {
+                error!("specstar: reading the history of {} failed ({rc})", info.name);
+            }
+            if pg_sys::SPI_processed == 0 {
+                return None;
+            }
+            let table = pg_sys::SPI_tuptable;
+            let tuple = *(*table).vals;
+            let desc = (*table).tupdesc;
+            let mut isnull = false;
+            let revision = pg_sys::SPI_getbinval(tuple, desc, 1, &mut isnull).value() as i32;
+            let valid_from = pg_sys::SPI_getbinval(tuple, desc, 2, &mut isnull).value() as i64;
+            let created_at = pg_sys::SPI_getbinval(tuple, desc, 3, &mut isnull).value() as i64;
+            let by = pg_sys::SPI_getvalue(tuple, desc, 4);
+            let created_by = CStr::from_ptr(by).to_string_lossy().into_owned();
+            Some((revision, valid_from, created_at, created_by))
+        })
+    }
+}
+
+unsafe fn on_insert(info: &SpecInfo, rel: pg_sys::Relation, tuple: pg_sys::HeapTuple) -> Result<Datum, Raise> {
+    unsafe {
+        let row = Row::of(tuple, rel);
+        let s = &info.sys;
+        validate(info, &document(info, &row))?;
+        let mut ch = Changes::new(info.natts);
+        let now = pg_sys::GetCurrentTransactionStartTimestamp();
+        let actor = session::actor();
+        // A fresh id cannot belong to a deleted resource; any other id is looked up.
+        let tomb = match row.get(s.id) {
+            None => {
+                let id: pgrx::Uuid = crate::session::new_id_for_trigger();
+                ch.set(s.id, id.into_datum());
+                None
+            }
+            Some(id) if session::take_new_id(uuid_bytes(id)) => None,
+            Some(id) => tombstone(info, id),
+        };
+        let revision = row.i32(s.revision);
+        match tomb {
+            None => {
+                ch.set(s.parent, None);
+                ch.set(s.revision, Some(Datum::from(revision.unwrap_or(1))));
+                ch.set(s.op, Some(session::text_datum("create")));
+                ch.set(s.created_at, Some(Datum::from(now)));
+                ch.set(s.created_by, Some(session::text_datum(&actor)));
+                ch.set(s.updated_at, Some(Datum::from(now)));
+            }
+            Some((tomb_revision, tomb_from, created_at, created_by)) => {
+                // the id belongs to a deleted resource: this write brings it back
+                let op = session::internal_op().unwrap_or_else(|| "create".into());
+                ch.set(s.parent, Some(Datum::from(tomb_revision)));
+                ch.set(s.revision, Some(Datum::from(revision.unwrap_or(tomb_revision + 1))));
+                ch.set(s.op, Some(session::text_datum(&op)));
+                ch.set(s.created_at, Some(Datum::from(created_at)));
+                ch.set(s.created_by, Some(session::text_datum(&created_by)));
+                ch.set(s.updated_at, Some(Datum::from(now.max(tomb_from))));
+            }
+        }
+        ch.set(s.updated_by, Some(session::text_datum(&actor)));
+        ch.set(s.message, text_opt(session::message().as_deref()));
+        Ok(ch.apply(tuple, rel))
+    }
+}
+
+unsafe extern "C-unwind" {
+    fn datum_image_eq(value1: Datum, value2: Datum, typByVal: bool, typLen: std::ffi::c_int) -> bool;
+    fn toast_compress_datum(value: Datum, cmethod: std::ffi::c_char) -> Datum;
+}
+
+/// Documents smaller than this are stored as they are.
+const COMPRESS_MIN_BYTES: usize = 256;
+
+/// History data compressed with lz4 (inline, as TOAST would store it): PostgreSQL only
+/// compresses rows over ~2 kB by itself, and history is written once and read rarely.
+/// Every reader detoasts transparently.
+unsafe fn compressed(data: Datum) -> Datum {
+    unsafe {
+        if pgrx::varlena::varsize_any_exhdr(data.cast_mut_ptr()) < COMPRESS_MIN_BYTES {
+            return data;
+        }
+        let c = pg_sys::ffi::pg_guard_ffi_boundary(|| toast_compress_datum(data, b'l' as std::ffi::c_char));
+        if c.is_null() {
+            data
+        } else {
+            c
+        }
+    }
+}
+
+unsafe fn same(info: &SpecInfo, old: &Row, new: &Row) -> bool {
+    info.columns.iter().all(|c| match (old.get(c.index), new.get(c.index)) {
+        (None, None) => true,
+        (Some(a), Some(b)) => unsafe {
+            pg_sys::ffi::pg_guard_ffi_boundary(|| datum_image_eq(a, b, c.ty.typbyval, c.ty.typlen.into()))
+        },
+        _ => false,
+    })
+}
+
+unsafe fn on_update(info: &SpecInfo, rel: pg_sys::Relation, old_tuple: pg_sys::HeapTuple, new_tuple: pg_sys::HeapTuple) -> Result<Datum, Raise> {
+    unsafe {
+        let old = Row::of(old_tuple, rel);
+        let new = Row::of(new_tuple, rel);
+        let s = &info.sys;
+        let old_id = old.get(s.id).expect("id is NOT NULL");
+        if new.get(s.id).map(|d| uuid_bytes(d)) != Some(uuid_bytes(old_id)) {
+            return Err(errors::id_immutable(&info.name, &uuid_string(old_id)));
+        }
+        if new.i32(s.revision) != old.i32(s.revision) {
+            return Err(errors::stale_revision(
+                &info.name,
+                &uuid_string(old_id),
+                new.i64(s.revision),
+                old.i64(s.revision),
+            ));
+        }
+        if same(info, &old, &new) {
+            // nothing changed: no revision, the row stays as it was
+            return Ok(Datum::from(old_tuple));
+        }
+        validate(info, &document(info, &new))?;
+        let now = pg_sys::GetCurrentTransactionStartTimestamp().max(old.i64(s.updated_at).unwrap_or(i64::MIN));
+        let data = compressed(jsonb_build::document(info, &old.values, &old.nulls));
+        let version = session::text_datum(&info.version);
+        insert_history(info, &mut [superseded(info, &old, data, version, Datum::from(now))]);
+
+        let mut ch = Changes::new(info.natts);
+        let revision = old.i32(s.revision).expect("revision is NOT NULL");
+        let op = session::internal_op().unwrap_or_else(|| "update".into());
+        ch.set(s.revision, Some(Datum::from(revision + 1)));
+        ch.set(s.parent, Some(Datum::from(revision)));
+        ch.set(s.op, Some(session::text_datum(&op)));
+        ch.set(s.message, text_opt(session::message().as_deref()));
+        ch.set(s.created_at, old.get(s.created_at));
+        ch.set(s.created_by, old.get(s.created_by));
+        ch.set(s.updated_at, Some(Datum::from(now)));
+        ch.set(s.updated_by, Some(session::text_datum(&session::actor())));
+        Ok(ch.apply(new_tuple, rel))
+    }
+}
+
+unsafe fn on_delete(info: &SpecInfo, rel: pg_sys::Relation, tuple: pg_sys::HeapTuple) -> Result<Datum, Raise> {
+    unsafe {
+        let old = Row::of(tuple, rel);
+        let s = &info.sys;
+        let now = pg_sys::GetCurrentTransactionStartTimestamp().max(old.i64(s.updated_at).unwrap_or(i64::MIN));
+        let data = compressed(jsonb_build::document(info, &old.values, &old.nulls));
+        let version = session::text_datum(&info.version);
+        let last = superseded(info, &old, data, version, Datum::from(now));
+        let revision = old.i32(s.revision).expect("revision is NOT NULL");
+        let mut tomb = HistoryRow::new();
+        tomb.set(0, old.get(s.id));
+        tomb.set(1, Some(Datum::from(revision + 1)));
+        tomb.set(2, Some(Datum::from(revision)));
+        tomb.set(3, Some(session::text_datum("delete")));
+        tomb.set(4, Some(data));
+        tomb.set(5, Some(version));
+        tomb.set(6, Some(Datum::from(now)));
+        tomb.set(8, Some(session::text_datum(&session::actor())));
+        tomb.set(9, text_opt(session::message().as_deref()));
+        tomb.set(10, old.get(s.created_at));
+        tomb.set(11, old.get(s.created_by));
+        insert_history(info, &mut [last, tomb]);
+        Ok(Datum::from(tuple))
+    }
+}

@@ -1,0 +1,46 @@
+//! Per-backend cache of compiled spec schemas, keyed by the catalog id of a spec version
+//! (`specstar.spec_versions.vid`, never reused), so a schema is compiled once per backend.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use pgrx::prelude::*;
+use pgrx::JsonB;
+use serde_json::{json, Value};
+use specstar_core::document::DocValidator;
+
+thread_local! {
+    static CACHE: RefCell<HashMap<i64, Rc<DocValidator>>> = RefCell::new(HashMap::new());
+}
+
+pub fn load(vid: i64) -> Result<Rc<DocValidator>, String> {
+    if let Some(v) = CACHE.with(|c| c.borrow().get(&vid).cloned()) {
+        return Ok(v);
+    }
+    let schema = Spi::get_one_with_args::<JsonB>(
+        "SELECT schema FROM specstar.spec_versions WHERE vid = $1",
+        &[vid.into()],
+    )
+    .ok()
+    .flatten()
+    .ok_or_else(|| format!("spec version {vid} is not registered"))?;
+    let compiled = Rc::new(DocValidator::compile(&schema.0)?);
+    CACHE.with(|c| c.borrow_mut().insert(vid, compiled.clone()));
+    Ok(compiled)
+}
+
+/// `None` when `doc` is valid; otherwise the errors as a JSON array.
+pub fn validate(vid: i64, doc: &Value) -> Option<Value> {
+    match load(vid) {
+        Err(message) => Some(json!([{ "path": "", "keyword": "$schema", "message": message }])),
+        Ok(v) => {
+            let errors = v.errors(doc);
+            if errors.is_empty() {
+                None
+            } else {
+                Some(serde_json::to_value(errors).expect("errors serialize"))
+            }
+        }
+    }
+}
