@@ -21,7 +21,7 @@ if want unit; then
 fi
 
 WORK=$(mktemp -d /tmp/specstar-test.XXXXXX) && chmod 755 "$WORK" && WORK=$(server_dir "$WORK")
-OUT=$PWD/.run/test-output
+OUT=${TEST_OUTPUT:-$PWD/.run/test-output}
 rm -rf "$OUT" && mkdir -p "$OUT"
 PORT=$(free_port)
 export PGPORT=$PORT

@@ -23,30 +23,34 @@ LANGUAGE sql AS $$
   SELECT pg_notify(coalesce(nullif(current_setting('specstar.pgrst_channel', true), ''), 'pgrst'), 'reload schema')
 $$;
 
+-- Raises an error composed by Rust ({sqlstate, message, detail?, hint?}), so that every
+-- path words the same condition the same way.
+CREATE FUNCTION specstar._raise(error jsonb) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF error ? 'detail' AND error ? 'hint' THEN
+    RAISE EXCEPTION USING ERRCODE = error ->> 'sqlstate', MESSAGE = error ->> 'message',
+      DETAIL = error ->> 'detail', HINT = error ->> 'hint';
+  ELSIF error ? 'hint' THEN
+    RAISE EXCEPTION USING ERRCODE = error ->> 'sqlstate', MESSAGE = error ->> 'message', HINT = error ->> 'hint';
+  ELSIF error ? 'detail' THEN
+    RAISE EXCEPTION USING ERRCODE = error ->> 'sqlstate', MESSAGE = error ->> 'message', DETAIL = error ->> 'detail';
+  ELSE
+    RAISE EXCEPTION USING ERRCODE = error ->> 'sqlstate', MESSAGE = error ->> 'message';
+  END IF;
+END
+$$;
+
 -- PT422: a document fails its spec. errors = [{path, keyword, message}, ...].
 CREATE FUNCTION specstar._raise_invalid(spec text, errors jsonb) RETURNS void
-LANGUAGE plpgsql AS $$
-DECLARE
-  v_first jsonb := errors -> 0;
-  v_path text := coalesce(nullif(errors -> 0 ->> 'path', ''), '/');
-BEGIN
-  RAISE EXCEPTION USING ERRCODE = 'PT422',
-    MESSAGE = format('%s document is invalid at %s: %s', spec, v_path, v_first ->> 'message'),
-    DETAIL = errors::text,
-    HINT = format('Fix the value at %s (JSON Schema keyword "%s"); DETAIL lists all %s error(s). The spec: SELECT schema FROM specstar.specs WHERE name = %L.',
-                  v_path, v_first ->> 'keyword', jsonb_array_length(errors), spec);
-END
+LANGUAGE sql AS $$
+  SELECT specstar._raise(specstar._error_invalid(spec, errors))
 $$;
 
 -- PT409: a write expected another revision than the current one.
 CREATE FUNCTION specstar._raise_stale(spec text, id uuid, expected integer, current integer) RETURNS void
-LANGUAGE plpgsql AS $$
-BEGIN
-  RAISE EXCEPTION USING ERRCODE = 'PT409',
-    MESSAGE = format('%s %s: revision %s is stale, the current revision is %s', spec, id, coalesce(expected::text, 'NULL'), coalesce(current::text, 'none')),
-    DETAIL = jsonb_build_object('id', id, 'expected_revision', expected, 'current_revision', current)::text,
-    HINT = 'Someone else wrote in between: read the resource again, re-apply your change and send the new revision.';
-END
+LANGUAGE sql AS $$
+  SELECT specstar._raise(specstar._error_stale(spec, id, expected, current))
 $$;
 
 -- PT404 with a precise reason: never existed, no such revision, not there at that time, deleted.
@@ -124,8 +128,9 @@ BEGIN
 END
 $$;
 
--- Guards revision histories (UPDATE/DELETE/TRUNCATE) and live tables (TRUNCATE).
--- Only specstar itself (purge, prune, closing a tombstone) passes, by a transaction-local flag.
+-- Guards revision histories (INSERT/UPDATE/DELETE/TRUNCATE) and live tables (TRUNCATE).
+-- The revision trigger writes history below SQL (no triggers fire); specstar's own SQL
+-- (purge, prune, closing a tombstone) passes by a transaction-local flag.
 CREATE FUNCTION specstar._append_only() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -136,6 +141,11 @@ BEGIN
     RAISE EXCEPTION USING ERRCODE = '42501',
       MESSAGE = format('TRUNCATE of spec %s would bypass its revision history', TG_ARGV[0]),
       HINT = format('DELETE the resources (they become tombstones), or SELECT specstar.drop_spec(%L, drop_data => true).', TG_ARGV[0]);
+  END IF;
+  IF TG_OP = 'INSERT' THEN
+    RAISE EXCEPTION USING ERRCODE = '42501',
+      MESSAGE = format('the revision history of spec %s is written by specstar only', TG_ARGV[0]),
+      HINT = format('Write %s resources instead: every write appends its own revision.', TG_ARGV[0]);
   END IF;
   RAISE EXCEPTION USING ERRCODE = '42501',
     MESSAGE = format('the revision history of spec %s is append-only: %s is not allowed', TG_ARGV[0], TG_OP),

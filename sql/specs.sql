@@ -64,7 +64,9 @@ BEGIN
     END IF;
   END LOOP;
 
-  EXECUTE format('CREATE SCHEMA IF NOT EXISTS %I', v_plan ->> 'api_schema');
+  IF to_regnamespace(quote_ident(v_plan ->> 'api_schema')) IS NULL THEN
+    EXECUTE format('CREATE SCHEMA %I', v_plan ->> 'api_schema');
+  END IF;
   INSERT INTO specstar.spec_versions (vid, spec, version, schema, options, descriptor, drop_statements)
   VALUES (v_vid, register_spec.name, v_plan ->> 'version', register_spec.schema, v_plan -> 'options', v_plan -> 'descriptor',
           ARRAY(SELECT jsonb_array_elements_text(v_plan -> 'drop')));

@@ -144,10 +144,7 @@ unsafe fn scalar_json(s: ColumnKind, typid: Oid, d: Datum) -> Value {
                     Err(_) => Value::String(text),
                 }
             }
-            ColumnKind::DateTime => {
-                let p = pg_sys::JsonEncodeDateTime(std::ptr::null_mut(), d, typid, std::ptr::null());
-                Value::String(CStr::from_ptr(p).to_string_lossy().into_owned())
-            }
+            ColumnKind::DateTime => Value::String(datetime_string(d, typid)),
             ColumnKind::Uuid => Value::String(uuid_string(d)),
             ColumnKind::Jsonb => JsonB::from_polymorphic_datum(d, false, pg_sys::JSONBOID).map(|j| j.0).unwrap_or(Value::Null),
             ColumnKind::Other(func) => {
@@ -155,6 +152,17 @@ unsafe fn scalar_json(s: ColumnKind, typid: Oid, d: Datum) -> Value {
                 Value::String(CStr::from_ptr(p).to_string_lossy().into_owned())
             }
         }
+    }
+}
+
+/// A date or timestamptz as JSON text; timestamps in UTC, so that a document does not
+/// depend on the writer's TimeZone setting.
+pub unsafe fn datetime_string(d: Datum, typid: Oid) -> String {
+    let utc: std::ffi::c_int = 0;
+    let tzp = if typid == pg_sys::TIMESTAMPTZOID { &utc as *const std::ffi::c_int } else { std::ptr::null() };
+    unsafe {
+        let p = pg_sys::JsonEncodeDateTime(std::ptr::null_mut(), d, typid, tzp);
+        CStr::from_ptr(p).to_string_lossy().into_owned()
     }
 }
 

@@ -6,7 +6,7 @@ use std::ffi::CStr;
 
 use pgrx::pg_sys::{self, Datum, JsonbIteratorToken::*, JsonbValue};
 
-use crate::datum_json::{uuid_string, ColumnKind};
+use crate::datum_json::{datetime_string, uuid_string, ColumnKind};
 use crate::spec_info::SpecInfo;
 
 fn string_value(bytes: &[u8]) -> JsonbValue {
@@ -55,10 +55,7 @@ unsafe fn scalar(kind: ColumnKind, typid: pg_sys::Oid, d: Datum) -> JsonbValue {
                 v.type_ = pg_sys::jbvType::jbvNumeric;
                 v.val.numeric = num;
             }
-            ColumnKind::DateTime => {
-                let p = pg_sys::JsonEncodeDateTime(std::ptr::null_mut(), d, typid, std::ptr::null());
-                return string_value(CStr::from_ptr(p).to_bytes());
-            }
+            ColumnKind::DateTime => return pstring(&datetime_string(d, typid)),
             ColumnKind::Uuid => return pstring(&uuid_string(d)),
             ColumnKind::Jsonb => {
                 let jb = pg_sys::pg_detoast_datum(d.cast_mut_ptr()) as *mut pg_sys::Jsonb;
@@ -110,5 +107,45 @@ pub unsafe fn document(info: &SpecInfo, values: &[Datum], nulls: &[bool]) -> Dat
         }
         let res = pg_sys::pushJsonbValue(&mut state, WJB_END_OBJECT, std::ptr::null_mut());
         Datum::from(pg_sys::JsonbValueToJsonb(res))
+    }
+}
+
+#[no_mangle]
+#[doc(hidden)]
+pub extern "C" fn pg_finfo_specstar_doc() -> &'static pg_sys::Pg_finfo_record {
+    static V1: pg_sys::Pg_finfo_record = pg_sys::Pg_finfo_record { api_version: 1 };
+    &V1
+}
+
+/// `specstar._doc(row, vid)`: the document of a live row of a spec, built exactly as the
+/// revision trigger builds it for the history. Views and RPC functions use it so that
+/// there is one definition of "the document of a row".
+#[no_mangle]
+pub unsafe extern "C-unwind" fn specstar_doc(fcinfo: pg_sys::FunctionCallInfo) -> Datum {
+    unsafe { pg_sys::panic::pgrx_extern_c_guard(|| doc_of_row(fcinfo)) }
+}
+
+unsafe fn doc_of_row(fcinfo: pg_sys::FunctionCallInfo) -> Datum {
+    unsafe {
+        let args = (*fcinfo).args.as_slice(2);
+        let header = pg_sys::pg_detoast_datum(args[0].value.cast_mut_ptr()) as pg_sys::HeapTupleHeader;
+        let vid = args[1].value.value() as i64;
+        let typid = (*header).t_choice.t_datum.datum_typeid;
+        let relid = pg_sys::get_typ_typrelid(typid);
+        if relid == pg_sys::Oid::INVALID {
+            pgrx::error!("specstar._doc() needs a row of a spec's table");
+        }
+        let rel = pg_sys::relation_open(relid, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
+        let spec = std::ffi::CStr::from_ptr((*(*rel).rd_rel).relname.data.as_ptr()).to_string_lossy().into_owned();
+        let info = crate::spec_info::get(rel, &spec, vid);
+        let natts = (*(*rel).rd_att).natts as usize;
+        let mut tuple: pg_sys::HeapTupleData = std::mem::zeroed();
+        tuple.t_len = pgrx::varlena::varsize(header as *const pg_sys::varlena) as u32;
+        tuple.t_data = header;
+        let mut values = vec![Datum::from(0usize); natts];
+        let mut nulls = vec![true; natts];
+        pg_sys::heap_deform_tuple(&mut tuple, (*rel).rd_att, values.as_mut_ptr(), nulls.as_mut_ptr());
+        pg_sys::relation_close(rel, pg_sys::NoLock as pg_sys::LOCKMODE);
+        document(&info, &values, &nulls)
     }
 }

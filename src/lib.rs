@@ -18,7 +18,7 @@ mod validator_cache;
 ::pgrx::pg_module_magic!(name, version);
 
 extension_sql_file!("../sql/catalog.sql", name = "catalog", bootstrap);
-extension_sql_file!("../sql/helpers.sql", name = "helpers", requires = ["catalog"]);
+extension_sql_file!("../sql/helpers.sql", name = "helpers", requires = ["catalog", error_invalid, error_stale]);
 extension_sql!(
     r#"
 -- The revision trigger of every spec's live table (src/trigger.rs). Not for direct use:
@@ -26,6 +26,11 @@ extension_sql!(
 CREATE FUNCTION specstar._revision_trigger() RETURNS trigger
 LANGUAGE c AS 'MODULE_PATHNAME', 'specstar_revision_trigger';
 REVOKE ALL ON FUNCTION specstar._revision_trigger() FROM PUBLIC;
+
+-- The document of a row of a spec's table (src/jsonb_build.rs): one definition for the
+-- trigger, the views and the RPC functions.
+CREATE FUNCTION specstar._doc(resource record, vid bigint) RETURNS jsonb
+LANGUAGE c STABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'specstar_doc';
 "#,
     name = "revision_trigger",
     requires = ["catalog"]
@@ -58,6 +63,31 @@ fn json_patch(doc: JsonB, patch: JsonB) -> JsonB {
         Ok(doc) => json!({ "doc": doc }),
         Err(failure) => json!({ "error": failure }),
     })
+}
+
+/// The PT422 error for a document's validation errors, worded as the revision trigger
+/// words it (raised by `specstar._raise`).
+#[pg_extern(name = "_error_invalid", immutable, strict, parallel_safe)]
+fn error_invalid(spec: &str, errors: JsonB) -> JsonB {
+    let errors: Vec<specstar_core::document::DocError> = serde_json::from_value(errors.0).unwrap_or_default();
+    let errors = if errors.is_empty() {
+        vec![specstar_core::document::DocError { path: String::new(), keyword: "$schema".into(), message: "invalid document".into() }]
+    } else {
+        errors
+    };
+    JsonB(specstar_core::errors::to_json(&specstar_core::errors::invalid_document(spec, &errors)))
+}
+
+/// The PT409 error for a stale revision.
+#[pg_extern(name = "_error_stale", immutable, parallel_safe)]
+fn error_stale(spec: &str, id: pgrx::Uuid, expected: Option<i32>, current: Option<i32>) -> JsonB {
+    let id = id.to_string();
+    JsonB(specstar_core::errors::to_json(&specstar_core::errors::stale_revision(
+        spec,
+        &id,
+        expected.map(i64::from),
+        current.map(i64::from),
+    )))
 }
 
 /// The JSON Schema of `register_spec`'s options.

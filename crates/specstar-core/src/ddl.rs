@@ -14,9 +14,6 @@ use crate::names::{ident, literal, qualified};
 /// Schema of the storage tables and internal functions.
 pub const DATA_SCHEMA: &str = "specstar_data";
 
-/// Most key/value pairs one `jsonb_build_object` call takes (FUNC_MAX_ARGS = 100).
-const MAX_PAIRS: usize = 50;
-
 /// Statements to create a spec's objects, and to drop them again (in drop order).
 #[derive(Debug, Clone, Serialize)]
 pub struct Ddl {
@@ -70,32 +67,10 @@ fn render(template: &str, vars: &[(&str, &str)]) -> String {
     out
 }
 
-/// The JSON document of a row: spec properties only, SQL NULL meaning "absent".
-///
-/// `jsonb_strip_nulls` removes top-level nulls; it would also remove nulls nested inside
-/// jsonb values, so jsonb properties are added one by one after stripping.
-pub fn doc_expr(props: &[Property], row: &str) -> String {
-    let pair = |p: &Property| format!("{}, {row}.{}", literal(&p.name), ident(&p.name));
-    let scalars: Vec<&Property> = props.iter().filter(|p| p.column_type != ColumnType::Jsonb).collect();
-    let mut parts = Vec::new();
-    if !scalars.is_empty() {
-        let chunks: Vec<String> = scalars
-            .chunks(MAX_PAIRS)
-            .map(|c| format!("jsonb_build_object({})", c.iter().map(|p| pair(p)).collect::<Vec<_>>().join(", ")))
-            .collect();
-        parts.push(format!("jsonb_strip_nulls({})", chunks.join(" || ")));
-    }
-    for p in props.iter().filter(|p| p.column_type == ColumnType::Jsonb) {
-        parts.push(format!(
-            "CASE WHEN {row}.{col} IS NULL THEN '{{}}'::jsonb ELSE jsonb_build_object({}) END",
-            pair(p),
-            col = ident(&p.name)
-        ));
-    }
-    if parts.is_empty() {
-        return "'{}'::jsonb".to_string();
-    }
-    parts.join(" || ")
+/// The JSON document of a row of the live table (alias `row`): spec properties only, SQL
+/// NULL meaning "absent". Built by the same Rust code as the history documents.
+pub fn doc_expr(row: &str, vid: i64) -> String {
+    format!("specstar._doc({row}, {vid})")
 }
 
 fn cols(props: &[Property], prefix: &str) -> String {
@@ -162,7 +137,7 @@ pub fn generate(m: &SpecModel, vid: i64) -> Ddl {
         format!(
             "(SELECT x.data FROM (SELECT {doc} AS data FROM {table} t WHERE t.id = {id} AND ({rev} IS NULL OR t.revision = {rev}) \
              UNION ALL SELECT h.data FROM {hist} h WHERE h.id = {id} AND h.revision = {rev}) x LIMIT 1)",
-            doc = doc_expr(props, "t"),
+            doc = doc_expr("t", vid),
             table = o.table,
             hist = o.history
         )
@@ -172,7 +147,7 @@ pub fn generate(m: &SpecModel, vid: i64) -> Ddl {
         "ARRAY[{}]::text[]",
         props.iter().map(|p| literal(&p.name)).collect::<Vec<_>>().join(", ")
     );
-    let doc_t = doc_expr(props, "t");
+    let doc_t = doc_expr("t", vid);
     let data_from = data_at("$1", "$2");
     let data_to = data_at("$1", "$3");
     let data_target = data_at("$1", "$2");
@@ -241,7 +216,7 @@ pub fn generate(m: &SpecModel, vid: i64) -> Ddl {
         o.table, spec_lit
     ));
     create.push(format!(
-        "CREATE TRIGGER specstar_append_only BEFORE UPDATE OR DELETE ON {} FOR EACH ROW EXECUTE FUNCTION specstar._append_only({})",
+        "CREATE TRIGGER specstar_append_only BEFORE INSERT OR UPDATE OR DELETE ON {} FOR EACH ROW EXECUTE FUNCTION specstar._append_only({})",
         o.history, spec_lit
     ));
     create.push(format!(
@@ -472,25 +447,11 @@ mod tests {
     }
 
     #[test]
-    fn document_expression_keeps_nested_nulls() {
-        let m = model();
-        let e = doc_expr(&m.properties, "r");
-        assert_eq!(
-            e,
-            "jsonb_strip_nulls(jsonb_build_object('author', r.\"author\", 'status', r.\"status\", 'tags', r.\"tags\", 'title', r.\"title\")) \
-             || CASE WHEN r.\"meta\" IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('meta', r.\"meta\") END"
-        );
-    }
-
-    #[test]
-    fn document_expression_chunks_wide_specs() {
-        let mut props = serde_json::Map::new();
-        for i in 0..120 {
-            props.insert(format!("p{i:03}"), json!({"type": "integer"}));
-        }
-        let m = SpecModel::build("wide", &json!({"type": "object", "properties": props}), &json!({}), &Context::default()).unwrap();
-        let e = doc_expr(&m.properties, "r");
-        assert_eq!(e.matches("jsonb_build_object(").count(), 3);
+    fn documents_come_from_one_function() {
+        let ddl = generate(&model(), 7);
+        let rv = ddl.create.iter().find(|s| s.starts_with("CREATE VIEW \"api\".\"article_revision\"")).unwrap();
+        assert!(rv.contains("specstar._doc(t, 7)"), "{rv}");
+        assert!(!ddl.create.iter().any(|s| s.contains("jsonb_build_object")));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! A compiled [`DocValidator`] is cached per backend and spec version by the extension;
 //! compiling is the expensive part, validating a document is cheap.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::pointer_segment;
@@ -12,7 +12,7 @@ use crate::error::pointer_segment;
 pub const MAX_ERRORS: usize = 20;
 
 /// One reason a document fails its spec.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DocError {
     /// JSON pointer to the offending value; for a missing required property, where it belongs.
     pub path: String,

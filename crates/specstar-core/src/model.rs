@@ -212,10 +212,10 @@ pub fn column_type(schema: &Value) -> ColumnType {
 fn meta_errors(schema: &Value) -> Vec<SpecError> {
     let validator = match jsonschema::meta::validator_for(schema) {
         Ok(v) => v,
-        Err(e) => {
+        Err(_) => {
             return vec![SpecError::new(
                 "/$schema",
-                format!("unsupported meta-schema: {e}"),
+                format!("/$schema: unsupported meta-schema {}", schema.get("$schema").unwrap_or(&Value::Null)),
                 "Omit \"$schema\" (2020-12 is assumed) or name a JSON Schema draft such as https://json-schema.org/draft/2020-12/schema.",
             )]
         }

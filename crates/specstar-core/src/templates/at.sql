@@ -19,8 +19,13 @@ BEGIN
     RETURN QUERY
       SELECT {{live_row}} FROM {{table}} t WHERE t.id = $1 AND t.updated_at <= $3
       UNION ALL
-      SELECT {{hist_row}} FROM {{history}} h CROSS JOIN LATERAL jsonb_populate_record(NULL::{{table}}, h.data) d
-       WHERE h.id = $1 AND h.valid_from <= $3 AND h.valid_to > $3 AND h.op <> 'delete';
+      -- the newest stored revision that had begun by then, unless a later one (or the
+      -- live row) had already replaced it, or it is a tombstone
+      SELECT {{hist_row}}
+        FROM (SELECT * FROM {{history}} h0 WHERE h0.id = $1 AND h0.valid_from <= $3
+               ORDER BY h0.revision DESC LIMIT 1) h
+        CROSS JOIN LATERAL jsonb_populate_record(NULL::{{table}}, h.data) d
+       WHERE h.valid_to > $3 AND h.op <> 'delete';
   END IF;
   IF NOT FOUND THEN
     PERFORM specstar._raise_missing({{spec}}, $1, $2, $3);
