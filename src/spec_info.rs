@@ -51,6 +51,8 @@ pub struct SpecInfo {
     pub insert_history: Option<pg_sys::SPIPlanPtr>,
     /// the open tombstone of an id, if the resource is deleted
     pub find_tombstone: pg_sys::SPIPlanPtr,
+    /// locks the live row of an id (waits for a concurrent delete of it to finish)
+    pub lock_live: pg_sys::SPIPlanPtr,
 }
 
 thread_local! {
@@ -192,6 +194,13 @@ unsafe fn load(rel: pg_sys::Relation, spec: &str, vid: i64) -> SpecInfo {
             ),
             &[pg_sys::UUIDOID],
         );
+        let lock_live = prepare(
+            &format!(
+                "SELECT 1 FROM {} t WHERE t.id OPERATOR(pg_catalog.=) $1 FOR UPDATE",
+                specstar_core::names::qualified(specstar_core::ddl::DATA_SCHEMA, spec)
+            ),
+            &[pg_sys::UUIDOID],
+        );
         SpecInfo {
             name: spec.to_string(),
             vid,
@@ -204,6 +213,7 @@ unsafe fn load(rel: pg_sys::Relation, spec: &str, vid: i64) -> SpecInfo {
             history: history_oid,
             insert_history,
             find_tombstone,
+            lock_live,
         }
     }
 }

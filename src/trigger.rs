@@ -249,12 +249,21 @@ unsafe fn superseded(info: &SpecInfo, old: &Row, data: Datum, version: Datum, va
 }
 
 /// The open tombstone of a deleted resource: (revision, valid_from, created_at, created_by).
+///
+/// The live row is locked first: a transaction deleting it right now makes us wait, and the
+/// tombstone is then read with a fresh snapshot (read-write SPI), so a concurrent delete is
+/// never missed and the new row continues its numbering. (Under REPEATABLE READ the lock
+/// reports the concurrent delete as a serialization failure instead.)
 unsafe fn tombstone(info: &SpecInfo, id: Datum) -> Option<(i32, i64, i64, String)> {
     unsafe {
         as_owner(info.owner, || {
             let mut args = [id];
             let mut nulls = [b' ' as std::ffi::c_char];
-            let rc = pg_sys::SPI_execute_plan(info.find_tombstone, args.as_mut_ptr(), nulls.as_mut_ptr(), true, 1);
+            let rc = pg_sys::SPI_execute_plan(info.lock_live, args.as_mut_ptr(), nulls.as_mut_ptr(), false, 0);
+            if rc != pg_sys::SPI_OK_SELECT as i32 {
+                error!("specstar: locking {} {} failed ({rc})", info.name, uuid_string(id));
+            }
+            let rc = pg_sys::SPI_execute_plan(info.find_tombstone, args.as_mut_ptr(), nulls.as_mut_ptr(), false, 1);
             if rc != pg_sys::SPI_OK_SELECT as i32 {
                 error!("specstar: reading the history of {} failed ({rc})", info.name);
             }

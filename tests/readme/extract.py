@@ -1,0 +1,14 @@
+#!/usr/bin/env python3
+"""Prints the ```sql blocks of a Markdown file as one psql script, so the README's SQL
+tour runs as a golden test (tests/readme/expected/readme.out) and cannot rot."""
+import re
+import sys
+
+text = open(sys.argv[1], encoding="utf-8").read()
+blocks = re.findall(r"^```sql\n(.*?)^```", text, flags=re.S | re.M)
+if not blocks:
+    sys.exit(f"no ```sql blocks in {sys.argv[1]}")
+print("-- extracted from README.md by tests/readme/extract.py")
+print("\\set SHOW_CONTEXT never")
+for block in blocks:
+    print(block.rstrip("\n"))
