@@ -160,7 +160,11 @@ def main():
         for rnd in range(ROUNDS):
             for label, target in TARGETS.items():
                 if kind == "update":
-                    body = f"\\set n random(1, {ROWS})\nUPDATE {target} SET views = views + 1 WHERE id = (SELECT id FROM bench_ids WHERE n = :n);\n"
+                    # each client updates its own half of the rows: periods refuses to update a
+                    # row another transaction inserted after this one started ("invalid row
+                    # version"), which random collisions between clients would trigger
+                    body = (f"\\set n random(1, {ROWS // CLIENTS}) + :client_id * {ROWS // CLIENTS}\n"
+                            f"UPDATE {target} SET views = views + 1 WHERE id = (SELECT id FROM bench_ids WHERE n = :n);\n")
                 else:
                     body = (f"INSERT INTO {target} (title, body, views, published, tags) "
                             f"VALUES ('new', '{bench_text(7)}', 1, true, ARRAY['news']);\n")

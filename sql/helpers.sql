@@ -130,7 +130,7 @@ $$;
 
 -- Guards revision histories (INSERT/UPDATE/DELETE/TRUNCATE) and live tables (TRUNCATE).
 -- The revision trigger writes history below SQL (no triggers fire); specstar's own SQL
--- (purge, prune, closing a tombstone) passes by a transaction-local flag.
+-- (purge, prune) passes by a transaction-local flag.
 CREATE FUNCTION specstar._append_only() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN

@@ -49,8 +49,8 @@ pub struct SpecInfo {
     pub history: Oid,
     /// Otherwise through this saved plan: INSERT INTO <history> VALUES ($1 .. $12).
     pub insert_history: Option<pg_sys::SPIPlanPtr>,
-    /// the open tombstone of an id, if the resource is deleted
-    pub find_tombstone: pg_sys::SPIPlanPtr,
+    /// the newest stored revision of an id
+    pub latest_revision: pg_sys::SPIPlanPtr,
     /// locks the live row of an id (waits for a concurrent delete of it to finish)
     pub lock_live: pg_sys::SPIPlanPtr,
 }
@@ -187,10 +187,10 @@ unsafe fn load(rel: pg_sys::Relation, spec: &str, vid: i64) -> SpecInfo {
             ),
             &HISTORY_ARG_TYPES,
         ));
-        let find_tombstone = prepare(
+        let latest_revision = prepare(
             &format!(
                 "SELECT h.revision, h.valid_from, h.created_at, h.created_by FROM {history} h \
-                 WHERE h.id OPERATOR(pg_catalog.=) $1 AND h.valid_to IS NULL"
+                 WHERE h.id OPERATOR(pg_catalog.=) $1 ORDER BY h.revision DESC LIMIT 1"
             ),
             &[pg_sys::UUIDOID],
         );
@@ -212,7 +212,7 @@ unsafe fn load(rel: pg_sys::Relation, spec: &str, vid: i64) -> SpecInfo {
             validator,
             history: history_oid,
             insert_history,
-            find_tombstone,
+            latest_revision,
             lock_live,
         }
     }

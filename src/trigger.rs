@@ -248,13 +248,22 @@ unsafe fn superseded(info: &SpecInfo, old: &Row, data: Datum, version: Datum, va
     h
 }
 
-/// The open tombstone of a deleted resource: (revision, valid_from, created_at, created_by).
-///
-/// The live row is locked first: a transaction deleting it right now makes us wait, and the
-/// tombstone is then read with a fresh snapshot (read-write SPI), so a concurrent delete is
-/// never missed and the new row continues its numbering. (Under REPEATABLE READ the lock
-/// reports the concurrent delete as a serialization failure instead.)
-unsafe fn tombstone(info: &SpecInfo, id: Datum) -> Option<(i32, i64, i64, String)> {
+/// What the history knows about an id that was not freshly generated.
+enum Known {
+    /// no live row, no history: a new resource
+    New,
+    /// a live row exists: the insert will conflict on the id (23505, or the upsert's
+    /// ON CONFLICT path, which checks a given revision like any UPDATE)
+    Live,
+    /// deleted: the newest revision is a tombstone (revision, valid_from, created_at, created_by)
+    Deleted(i32, i64, i64, String),
+}
+
+/// Looks an id up. The live row is locked first: a transaction deleting it right now makes
+/// us wait, and the history is then read with a fresh snapshot (read-write SPI), so a
+/// concurrent delete is never missed and a re-created resource continues its numbering.
+/// (Under REPEATABLE READ the lock reports the concurrent delete as a serialization failure.)
+unsafe fn look_up(info: &SpecInfo, id: Datum) -> Known {
     unsafe {
         as_owner(info.owner, || {
             let mut args = [id];
@@ -263,12 +272,15 @@ unsafe fn tombstone(info: &SpecInfo, id: Datum) -> Option<(i32, i64, i64, String
             if rc != pg_sys::SPI_OK_SELECT as i32 {
                 error!("specstar: locking {} {} failed ({rc})", info.name, uuid_string(id));
             }
-            let rc = pg_sys::SPI_execute_plan(info.find_tombstone, args.as_mut_ptr(), nulls.as_mut_ptr(), false, 1);
+            if pg_sys::SPI_processed > 0 {
+                return Known::Live;
+            }
+            let rc = pg_sys::SPI_execute_plan(info.latest_revision, args.as_mut_ptr(), nulls.as_mut_ptr(), false, 1);
             if rc != pg_sys::SPI_OK_SELECT as i32 {
                 error!("specstar: reading the history of {} failed ({rc})", info.name);
             }
             if pg_sys::SPI_processed == 0 {
-                return None;
+                return Known::New;
             }
             let table = pg_sys::SPI_tuptable;
             let tuple = *(*table).vals;
@@ -277,9 +289,9 @@ unsafe fn tombstone(info: &SpecInfo, id: Datum) -> Option<(i32, i64, i64, String
             let revision = pg_sys::SPI_getbinval(tuple, desc, 1, &mut isnull).value() as i32;
             let valid_from = pg_sys::SPI_getbinval(tuple, desc, 2, &mut isnull).value() as i64;
             let created_at = pg_sys::SPI_getbinval(tuple, desc, 3, &mut isnull).value() as i64;
-            let by = pg_sys::SPI_getvalue(tuple, desc, 4);
-            let created_by = CStr::from_ptr(by).to_string_lossy().into_owned();
-            Some((revision, valid_from, created_at, created_by))
+            let created_by = CStr::from_ptr(pg_sys::SPI_getvalue(tuple, desc, 4)).to_string_lossy().into_owned();
+            // without a live row the newest revision is the tombstone
+            Known::Deleted(revision, valid_from, created_at, created_by)
         })
     }
 }
@@ -292,31 +304,43 @@ unsafe fn on_insert(info: &SpecInfo, rel: pg_sys::Relation, tuple: pg_sys::HeapT
         let mut ch = Changes::new(info.natts);
         let now = pg_sys::GetCurrentTransactionStartTimestamp();
         let actor = session::actor();
-        // A fresh id cannot belong to a deleted resource; any other id is looked up.
-        let tomb = match row.get(s.id) {
+        let given = row.i32(s.revision);
+        // A fresh id cannot belong to an existing or deleted resource; any other id, or an
+        // insert that names a revision, is looked up.
+        let known = match row.get(s.id) {
             None => {
                 let id: pgrx::Uuid = crate::session::new_id_for_trigger();
                 ch.set(s.id, id.into_datum());
-                None
+                Known::New
             }
-            Some(id) if session::take_new_id(uuid_bytes(id)) => None,
-            Some(id) => tombstone(info, id),
+            Some(id) if session::take_new_id(uuid_bytes(id)) && given.is_none() => Known::New,
+            Some(id) => look_up(info, id),
         };
-        let revision = row.i32(s.revision);
-        match tomb {
-            None => {
+        let id_text = || row.get(s.id).map(|d| uuid_string(d)).unwrap_or_default();
+        match known {
+            Known::New | Known::Live => {
+                if let (Known::New, Some(r)) = (&known, given) {
+                    if r != 1 {
+                        return Err(errors::not_yet_created(&info.name, &id_text(), r.into()));
+                    }
+                }
                 ch.set(s.parent, None);
-                ch.set(s.revision, Some(Datum::from(revision.unwrap_or(1))));
+                ch.set(s.revision, Some(Datum::from(given.unwrap_or(1))));
                 ch.set(s.op, Some(session::text_datum("create")));
                 ch.set(s.created_at, Some(Datum::from(now)));
                 ch.set(s.created_by, Some(session::text_datum(&actor)));
                 ch.set(s.updated_at, Some(Datum::from(now)));
             }
-            Some((tomb_revision, tomb_from, created_at, created_by)) => {
+            Known::Deleted(tomb_revision, tomb_from, created_at, created_by) => {
                 // the id belongs to a deleted resource: this write brings it back
+                if let Some(r) = given {
+                    if r != tomb_revision + 1 {
+                        return Err(errors::deleted_meanwhile(&info.name, &id_text(), tomb_revision.into(), r.into()));
+                    }
+                }
                 let op = session::internal_op().unwrap_or_else(|| "create".into());
                 ch.set(s.parent, Some(Datum::from(tomb_revision)));
-                ch.set(s.revision, Some(Datum::from(revision.unwrap_or(tomb_revision + 1))));
+                ch.set(s.revision, Some(Datum::from(tomb_revision + 1)));
                 ch.set(s.op, Some(session::text_datum(&op)));
                 ch.set(s.created_at, Some(Datum::from(created_at)));
                 ch.set(s.created_by, Some(session::text_datum(&created_by)));

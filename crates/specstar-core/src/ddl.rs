@@ -29,7 +29,6 @@ pub struct Objects {
     pub history: String,
     pub view: String,
     pub revision_view: String,
-    pub fn_after_insert: String,
     pub fn_at: String,
     pub fn_as_of: String,
     pub fn_diff: String,
@@ -47,7 +46,6 @@ impl Objects {
             history: data("_revision"),
             view: api_obj(""),
             revision_view: api_obj("_revision"),
-            fn_after_insert: data("__after_insert"),
             fn_at: api_obj("_at"),
             fn_as_of: api_obj("_as_of"),
             fn_diff: api_obj("_diff"),
@@ -153,6 +151,8 @@ pub fn generate(m: &SpecModel, vid: i64) -> Ddl {
     let data_target = data_at("$1", "$2");
     let plain_cols = cols(props, "");
     let d_cols = cols(props, "d.");
+    // the column definition list that reads a stored document back into typed columns
+    let coldefs = props.iter().map(|p| format!("{} {}", ident(&p.name), p.column_type.sql())).collect::<Vec<_>>().join(", ");
     let vars: Vec<(&str, &str)> = vec![
         ("spec", &spec_lit),
         ("vid", &vid_s),
@@ -160,7 +160,6 @@ pub fn generate(m: &SpecModel, vid: i64) -> Ddl {
         ("table", &o.table),
         ("history", &o.history),
         ("view", &o.view),
-        ("fn_after_insert", &o.fn_after_insert),
         ("fn_at", &o.fn_at),
         ("fn_as_of", &o.fn_as_of),
         ("fn_diff", &o.fn_diff),
@@ -170,6 +169,7 @@ pub fn generate(m: &SpecModel, vid: i64) -> Ddl {
         ("doc_t", &doc_t),
         ("cols", &plain_cols),
         ("d_cols", &d_cols),
+        ("coldefs", &coldefs),
         ("live_row", &live_row),
         ("hist_row", &hist_row),
         ("data_from", &data_from),
@@ -181,11 +181,7 @@ pub fn generate(m: &SpecModel, vid: i64) -> Ddl {
     let t = |tpl: &str| render(tpl, &vars);
 
     let mut create = Vec::new();
-    // 1. trigger functions (tables' triggers depend on them); the BEFORE triggers use the
-    //    shared C function specstar._revision_trigger(spec, vid)
-    create.push(t(include_str!("templates/after_insert.sql")));
-
-    // 2. storage
+    // 1. storage; its triggers use the shared C function specstar._revision_trigger(spec, vid)
     create.push(live_table(m, &o));
     create.push(format!(
         "CREATE TABLE {hist} (\n  id uuid NOT NULL,\n  revision integer NOT NULL,\n  parent_revision integer,\n  \
@@ -205,12 +201,6 @@ pub fn generate(m: &SpecModel, vid: i64) -> Ddl {
             o.table
         ));
     }
-    // Only inserts that gave a revision or brought back a deleted id need this check.
-    create.push(format!(
-        "CREATE TRIGGER specstar_after_insert AFTER INSERT ON {} FOR EACH ROW \
-         WHEN (NEW._parent IS NOT NULL OR NEW.revision <> 1) EXECUTE FUNCTION {}()",
-        o.table, o.fn_after_insert
-    ));
     create.push(format!(
         "CREATE TRIGGER specstar_no_truncate BEFORE TRUNCATE ON {} FOR EACH STATEMENT EXECUTE FUNCTION specstar._append_only({})",
         o.table, spec_lit
@@ -234,7 +224,7 @@ pub fn generate(m: &SpecModel, vid: i64) -> Ddl {
         literal(&format!("Append-only revision history of spec {} (managed by specstar).", m.name))
     ));
 
-    // 3. API views
+    // 2. API views
     create.push(format!(
         "CREATE VIEW {} WITH (security_invoker = true) AS SELECT {} FROM {} t",
         o.view, live_row, o.table
@@ -255,9 +245,16 @@ pub fn generate(m: &SpecModel, vid: i64) -> Ddl {
     for (col, c) in SYSTEM_COMMENTS {
         create.push(format!("COMMENT ON COLUMN {}.{} IS {}", o.view, ident(col), literal(c)));
     }
+    // A tombstone stays the current revision until the resource comes back; its valid_to is
+    // then the next revision's valid_from (history rows are never updated).
     create.push(format!(
         "CREATE VIEW {rv} WITH (security_invoker = true) AS\n  \
-         SELECT h.id, h.revision, h.parent_revision, h.op, h.data, h.schema_version, h.valid_from, h.valid_to, h.changed_by, h.message FROM {hist} h\n  \
+         SELECT h.id, h.revision, h.parent_revision, h.op, h.data, h.schema_version, h.valid_from,\n         \
+         CASE WHEN h.op = 'delete' THEN (\n           \
+           SELECT n.valid_from FROM {hist} n WHERE n.id = h.id AND n.revision = h.revision + 1\n           \
+           UNION ALL SELECT l.updated_at FROM {table} l WHERE l.id = h.id AND l.revision = h.revision + 1)\n         \
+         ELSE h.valid_to END,\n         \
+         h.changed_by, h.message FROM {hist} h\n  \
          UNION ALL\n  \
          SELECT t.id, t.revision, t._parent, t._op, {doc}, {ver}::text, t.updated_at, NULL::timestamptz, t.updated_by, t._message FROM {table} t",
         rv = o.revision_view,
@@ -272,7 +269,7 @@ pub fn generate(m: &SpecModel, vid: i64) -> Ddl {
         literal(&format!("{} revisions\nEvery revision of every {} resource, deleted ones included (read-only).", m.name, m.name))
     ));
 
-    // 4. API functions
+    // 3. API functions
     let fns: [(&str, &str, &str); 6] = [
         (include_str!("templates/at.sql"), &o.fn_at, "One resource: current, at a revision, or as it was at a time (at => timestamptz)."),
         (include_str!("templates/as_of.sql"), &o.fn_as_of, "The whole collection as it was at a time; filters apply."),
@@ -286,11 +283,10 @@ pub fn generate(m: &SpecModel, vid: i64) -> Ddl {
         create.push(format!("COMMENT ON FUNCTION {name} IS {}", literal(comment)));
     }
 
-    // 5. privileges
-    let internal_fns = [&o.fn_after_insert];
+    // 4. privileges
     let read_fns = [&o.fn_at, &o.fn_as_of, &o.fn_diff];
     let write_fns = [&o.fn_rollback, &o.fn_restore, &o.fn_patch];
-    for f in internal_fns.iter().chain(read_fns.iter()).chain(write_fns.iter()) {
+    for f in read_fns.iter().chain(write_fns.iter()) {
         create.push(format!("REVOKE ALL ON FUNCTION {f} FROM PUBLIC"));
     }
     let readers: Vec<&String> = m.read_roles.iter().chain(m.write_roles.iter()).collect();
@@ -321,7 +317,6 @@ pub fn generate(m: &SpecModel, vid: i64) -> Ddl {
         format!("DROP VIEW {}", o.view),
         format!("DROP TABLE {}", o.history),
         format!("DROP TABLE {}", o.table),
-        format!("DROP FUNCTION {}()", o.fn_after_insert),
     ];
 
     let unq = |s: &str| s.replace('"', "");
@@ -439,8 +434,6 @@ mod tests {
             );
             assert!(ddl.create.iter().any(|s| s.contains(&t)), "{t}");
         }
-        let after = ddl.create.iter().find(|s| s.contains("__after_insert\"() RETURNS trigger")).unwrap();
-        assert!(after.contains("LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp"));
         for s in &ddl.create {
             assert!(!s.contains("{{"), "unfilled placeholder: {s}");
         }
@@ -468,7 +461,7 @@ mod tests {
         let pos = |needle: &str| ddl.drop.iter().position(|s| s.contains(needle)).unwrap();
         assert!(pos("DROP FUNCTION \"api\".\"article_at\"") < pos("DROP VIEW \"api\".\"article\""));
         assert!(pos("DROP VIEW \"api\".\"article\"") < pos("DROP TABLE \"specstar_data\".\"article\""));
-        assert!(pos("DROP TABLE \"specstar_data\".\"article\"") < pos("__after_insert"));
+        assert!(pos("DROP TABLE \"specstar_data\".\"article_revision\"") < pos("DROP TABLE \"specstar_data\".\"article\""));
     }
 
     #[test]

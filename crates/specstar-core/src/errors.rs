@@ -48,6 +48,26 @@ pub fn stale_revision(spec: &str, id: &str, expected: Option<i64>, current: Opti
     }
 }
 
+/// PT409: an INSERT names a revision but the resource does not exist yet.
+pub fn not_yet_created(spec: &str, id: &str, given: i64) -> Raise {
+    Raise {
+        sqlstate: "PT409",
+        message: format!("{spec} {id} does not exist: a new resource starts at revision 1, not {given}"),
+        detail: Some(json!({"id": id, "expected_revision": given, "current_revision": null}).to_string()),
+        hint: Some("Omit revision when creating a resource.".into()),
+    }
+}
+
+/// PT409: an INSERT names a revision for a deleted resource that is not the next one.
+pub fn deleted_meanwhile(spec: &str, id: &str, tombstone: i64, given: i64) -> Raise {
+    Raise {
+        sqlstate: "PT409",
+        message: format!("{spec} {id} was deleted at revision {tombstone}: writing revision {given} is stale"),
+        detail: Some(json!({"id": id, "expected_revision": given, "current_revision": tombstone}).to_string()),
+        hint: Some("Omit revision to bring the resource back with the next revision number.".into()),
+    }
+}
+
 /// 22023: the id of a resource cannot change.
 pub fn id_immutable(spec: &str, id: &str) -> Raise {
     Raise {

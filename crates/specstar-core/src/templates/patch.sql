@@ -34,7 +34,7 @@ BEGIN
     PERFORM specstar._raise_invalid({{spec}}, v_errors);
   END IF;
   UPDATE {{table}} AS t SET {{set_from_d}}
-    FROM jsonb_populate_record(NULL::{{table}}, v_doc) d
+    FROM jsonb_to_record(v_doc) AS d({{coldefs}})
    WHERE t.id = $1
     RETURNING {{live_row}} INTO v_row;
   RETURN v_row;

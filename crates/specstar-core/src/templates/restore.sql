@@ -11,14 +11,15 @@ BEGIN
       MESSAGE = format('%s %s is not deleted', {{spec}}, $1),
       HINT = format('Only deleted resources can be restored; %s_rollback returns to an earlier revision.', {{spec}});
   END IF;
+  -- without a live row, the newest revision is the tombstone
   SELECT h.data INTO v_data FROM {{history}} h
-   WHERE h.id = $1 AND h.valid_to IS NULL AND h.op = 'delete';
+   WHERE h.id = $1 AND h.op = 'delete' ORDER BY h.revision DESC LIMIT 1;
   IF NOT FOUND THEN
     PERFORM specstar._raise_missing({{spec}}, $1, NULL, NULL);
   END IF;
   PERFORM set_config('specstar.internal_op', 'restore', true);
   INSERT INTO {{table}} AS t (id, {{cols}})
-    SELECT $1, {{d_cols}} FROM jsonb_populate_record(NULL::{{table}}, v_data) d
+    SELECT $1, {{d_cols}} FROM jsonb_to_record(v_data) AS d({{coldefs}})
     RETURNING {{live_row}} INTO v_row;
   PERFORM set_config('specstar.internal_op', '', true);
   RETURN v_row;

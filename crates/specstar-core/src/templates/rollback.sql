@@ -19,18 +19,18 @@ BEGIN
   END IF;
   SELECT t.revision INTO v_current FROM {{table}} t WHERE t.id = $1 FOR UPDATE;
   IF v_current IS NULL THEN
-    SELECT h.revision INTO v_tomb FROM {{history}} h WHERE h.id = $1 AND h.valid_to IS NULL;
+    SELECT max(h.revision) INTO v_tomb FROM {{history}} h WHERE h.id = $1;
     IF $3 IS NOT NULL AND $3 IS DISTINCT FROM v_tomb THEN
       PERFORM specstar._raise_stale({{spec}}, $1, $3, v_tomb);
     END IF;
     PERFORM set_config('specstar.internal_op', 'rollback', true);
     INSERT INTO {{table}} AS t (id, {{cols}})
-      SELECT $1, {{d_cols}} FROM jsonb_populate_record(NULL::{{table}}, v_data) d
+      SELECT $1, {{d_cols}} FROM jsonb_to_record(v_data) AS d({{coldefs}})
       RETURNING {{live_row}} INTO v_row;
   ELSE
     PERFORM set_config('specstar.internal_op', 'rollback', true);
     UPDATE {{table}} AS t SET {{set_from_d}}, revision = coalesce($3, t.revision)
-      FROM jsonb_populate_record(NULL::{{table}}, v_data) d
+      FROM jsonb_to_record(v_data) AS d({{coldefs}})
      WHERE t.id = $1
       RETURNING {{live_row}} INTO v_row;
   END IF;
