@@ -49,9 +49,11 @@ pub fn message() -> Option<String> {
     guc(c"specstar.message").or_else(|| json_guc_field(c"request.headers", "x-specstar-message"))
 }
 
-/// The operation label set by specstar's own functions (restore, rollback), if any.
-pub fn internal_op() -> Option<String> {
-    guc(c"specstar.internal_op")
+/// The operation label set by specstar's own functions (restore, rollback) when it is one
+/// of `allowed`; anything else a session might have set is ignored.
+pub fn internal_op(allowed: &[&'static str]) -> Option<&'static str> {
+    let op = guc(c"specstar.internal_op")?;
+    allowed.iter().copied().find(|a| *a == op)
 }
 
 /// True once for the id `new_id()` generated last (then forgotten).

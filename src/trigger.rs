@@ -3,10 +3,11 @@
 //!
 //! It validates documents, numbers revisions, stamps actor/time/message and appends
 //! superseded revisions and tombstones to the history. It is written in Rust because the same
-//! logic in PL/pgSQL costs several times more per transaction (see docs/benchmarks.md).
-//! History is written with the table owner's rights through saved, fully qualified plans —
-//! what `SECURITY DEFINER ... SET search_path` gives a PL/pgSQL function — while the actor
-//! is the invoking role.
+//! logic in PL/pgSQL costs several times more per transaction (docs/architecture.md).
+//! History rows go straight into the history's heap and indexes; SQL it runs (looking an
+//! id up, or writing history when someone altered the history table) uses saved, fully
+//! qualified plans with the table owner's rights — what `SECURITY DEFINER ... SET
+//! search_path` gives a PL/pgSQL function — while the actor is the invoking role.
 
 use std::ffi::CStr;
 
@@ -338,10 +339,10 @@ unsafe fn on_insert(info: &SpecInfo, rel: pg_sys::Relation, tuple: pg_sys::HeapT
                         return Err(errors::deleted_meanwhile(&info.name, &id_text(), tomb_revision.into(), r.into()));
                     }
                 }
-                let op = session::internal_op().unwrap_or_else(|| "create".into());
+                let op = session::internal_op(&["restore", "rollback"]).unwrap_or("create");
                 ch.set(s.parent, Some(Datum::from(tomb_revision)));
                 ch.set(s.revision, Some(Datum::from(tomb_revision + 1)));
-                ch.set(s.op, Some(session::text_datum(&op)));
+                ch.set(s.op, Some(session::text_datum(op)));
                 ch.set(s.created_at, Some(Datum::from(created_at)));
                 ch.set(s.created_by, Some(session::text_datum(&created_by)));
                 ch.set(s.updated_at, Some(Datum::from(now.max(tomb_from))));
@@ -417,10 +418,10 @@ unsafe fn on_update(info: &SpecInfo, rel: pg_sys::Relation, old_tuple: pg_sys::H
 
         let mut ch = Changes::new(info.natts);
         let revision = old.i32(s.revision).expect("revision is NOT NULL");
-        let op = session::internal_op().unwrap_or_else(|| "update".into());
+        let op = session::internal_op(&["rollback"]).unwrap_or("update");
         ch.set(s.revision, Some(Datum::from(revision + 1)));
         ch.set(s.parent, Some(Datum::from(revision)));
-        ch.set(s.op, Some(session::text_datum(&op)));
+        ch.set(s.op, Some(session::text_datum(op)));
         ch.set(s.message, text_opt(session::message().as_deref()));
         ch.set(s.created_at, old.get(s.created_at));
         ch.set(s.created_by, old.get(s.created_by));
