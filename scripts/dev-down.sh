@@ -3,10 +3,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
+if [ -f .run/postgrest.pid ]; then
+  stop_postgrest .run/postgrest.pid
+  log "PostgREST stopped"
+fi
 STATE=$(server_dir "$PWD/.run")
 if [ -f "$STATE/pgdata/postmaster.pid" ]; then
   stop_cluster "$STATE/pgdata"
   log "PostgreSQL stopped"
 else
-  log "nothing running"
+  log "PostgreSQL was not running"
 fi

@@ -58,3 +58,43 @@ stop_cluster() {
   local data=$1
   [ -f "$data/postmaster.pid" ] && as_pg "$PGBIN/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true
 }
+
+POSTGREST=${POSTGREST:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.tools/bin/postgrest}
+
+# start_postgrest CONF LOG PIDFILE PORT: PostgREST in the background, ready when / answers.
+start_postgrest() {
+  local conf=$1 logfile=$2 pidfile=$3 port=$4
+  "$POSTGREST" "$conf" >"$logfile" 2>&1 &
+  echo $! >"$pidfile"
+  for _ in $(seq 1 100); do
+    if curl -fsS -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null; then return 0; fi
+    kill -0 "$(cat "$pidfile")" 2>/dev/null || { cat "$logfile" >&2; die "PostgREST exited"; }
+    sleep 0.1
+  done
+  cat "$logfile" >&2
+  die "PostgREST did not answer on 127.0.0.1:$port"
+}
+
+stop_postgrest() {
+  local pidfile=$1
+  if [ -f "$pidfile" ]; then
+    kill "$(cat "$pidfile")" 2>/dev/null || true
+    rm -f "$pidfile"
+  fi
+}
+
+# postgrest_conf DB PGPORT HTTPPORT SECRET: the configuration make up and the tests use.
+postgrest_conf() {
+  cat <<CONF
+# written by scripts/lib.sh (postgrest_conf); the development setup, not for production
+db-uri = "postgres://authenticator:authenticator@127.0.0.1:$2/$1"
+db-schemas = "api"
+db-anon-role = "web_anon"
+db-channel-enabled = true
+db-pre-request = "specstar.pre_request"
+jwt-secret = "$4"
+server-host = "127.0.0.1"
+server-port = $3
+log-level = "error"
+CONF
+}

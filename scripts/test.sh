@@ -6,12 +6,13 @@
 #   readme     the README's SQL tour, as a golden file (tests/readme)
 #   isolation  concurrency specs (tests/isolation)
 #   dump       pg_dump / pg_restore round trip (tests/dump_restore.sh)
+#   http       black-box HTTP tests through the real PostgREST (tests/http)
 # SUITES="regress isolation" limits the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
-SUITES=${SUITES:-unit regress readme isolation dump}
+SUITES=${SUITES:-unit regress readme isolation dump http}
 failed=()
 want() { [[ " $SUITES " == *" $1 "* ]]; }
 
@@ -63,6 +64,12 @@ fi
 if want dump; then
   log "dump: pg_dump / pg_restore round trip"
   tests/dump_restore.sh "$OUT/dump" || failed+=(dump)
+fi
+
+if want http; then
+  log "http: tests/http through PostgREST $("$POSTGREST" --version | cut -d' ' -f2)"
+  TEST_OUTPUT=$OUT PGBIN=$PGBIN POSTGREST=$POSTGREST python3 tests/http/test_rest.py 2>&1 | tee "$OUT/http.log" | grep -Ev '^test_.* ok$' || true
+  grep -q '^OK' "$OUT/http.log" || failed+=(http)
 fi
 
 if [ ${#failed[@]} -gt 0 ]; then

@@ -175,3 +175,26 @@ LANGUAGE sql STABLE AS $$
   SELECT coalesce(jsonb_agg(btrim(r)) FILTER (WHERE btrim(r) <> ''), '[]'::jsonb)
     FROM unnest(string_to_array(coalesce(current_setting(guc, true), ''), ',')) r
 $$;
+
+-- PostgREST pre-request hook (db-pre-request = "specstar.pre_request"): revision views are
+-- read-only, so a write to one is answered 405 (Allow: GET, HEAD) before PostgreSQL would
+-- reject it as a non-updatable view. Call it from your own pre-request function if you have one.
+CREATE FUNCTION specstar.pre_request() RETURNS void
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  v_path text := current_setting('request.path', true);
+BEGIN
+  IF current_setting('request.method', true) IN ('POST', 'PUT', 'PATCH', 'DELETE')
+     AND v_path LIKE '/%\_revision'
+     AND EXISTS (SELECT 1 FROM specstar.spec s WHERE '/' || s.name || '_revision' = v_path) THEN
+    RAISE SQLSTATE 'PGRST' USING
+      MESSAGE = json_build_object(
+        'code', '42501',
+        'message', format('%s is read-only: every write to the resource appends its revision', substr(v_path, 2)),
+        'hint', format('Write %s instead; history changes only through specstar.purge and specstar.prune.',
+                       substr(v_path, 2, length(v_path) - 10)))::text,
+      DETAIL = json_build_object('status', 405, 'headers', json_build_object('Allow', 'GET, HEAD'))::text;
+  END IF;
+END
+$$;
+COMMENT ON FUNCTION specstar.pre_request() IS 'PostgREST db-pre-request hook: writes to revision views get 405.';

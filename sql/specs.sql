@@ -66,6 +66,10 @@ BEGIN
 
   IF to_regnamespace(quote_ident(v_plan ->> 'api_schema')) IS NULL THEN
     EXECUTE format('CREATE SCHEMA %I', v_plan ->> 'api_schema');
+    -- the first line is PostgREST's OpenAPI title, the rest its description
+    EXECUTE format('COMMENT ON SCHEMA %I IS %L', v_plan ->> 'api_schema',
+      E'specstar API\nResources defined by JSON Schemas (specstar.register_spec). Every change is a revision: '
+      || E'see <resource>_revision, and the RPCs <resource>_at, _as_of, _diff, _rollback, _restore and _patch.');
   END IF;
   INSERT INTO specstar.spec_versions (vid, spec, version, schema, options, descriptor, drop_statements)
   VALUES (v_vid, register_spec.name, v_plan ->> 'version', register_spec.schema, v_plan -> 'options', v_plan -> 'descriptor',

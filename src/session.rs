@@ -8,6 +8,7 @@ use std::ffi::{CStr, CString};
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 use serde_json::Value;
+use specstar_core::if_match::{self, IfMatch};
 
 thread_local! {
     static LAST_NEW_ID: Cell<Option<[u8; 16]>> = const { Cell::new(None) };
@@ -44,9 +45,22 @@ pub fn actor() -> String {
     }
 }
 
-/// GUC `specstar.message`, else PostgREST's `X-Specstar-Message` header.
-pub fn message() -> Option<String> {
-    guc(c"specstar.message").or_else(|| json_guc_field(c"request.headers", "x-specstar-message"))
+/// What the HTTP request (if PostgREST made one) asks of a write.
+pub struct Request {
+    /// GUC `specstar.message`, else the `X-Specstar-Message` header
+    pub message: Option<String>,
+    /// the `If-Match` header: the revisions the client expects (or the unreadable value)
+    pub if_match: Option<Result<IfMatch, String>>,
+}
+
+/// Reads `request.headers` (set by PostgREST, names lower-cased) once per row written.
+pub fn request() -> Request {
+    let headers: Option<Value> = guc(c"request.headers").and_then(|h| serde_json::from_str(&h).ok());
+    let header = |name: &str| headers.as_ref().and_then(|h| h.get(name)).and_then(Value::as_str);
+    Request {
+        message: guc(c"specstar.message").or_else(|| header("x-specstar-message").map(str::to_string)),
+        if_match: header("if-match").map(if_match::parse),
+    }
 }
 
 /// The operation label set by specstar's own functions (restore, rollback) when it is one

@@ -297,6 +297,19 @@ unsafe fn look_up(info: &SpecInfo, id: Datum) -> Known {
     }
 }
 
+/// The If-Match header's verdict on a resource at `current` (None: it does not exist).
+fn check_if_match(info: &SpecInfo, req: &session::Request, id: &str, current: Option<i64>) -> Result<(), Raise> {
+    match &req.if_match {
+        None => Ok(()),
+        Some(Err(value)) => Err(errors::bad_if_match(value)),
+        Some(Ok(m)) if m.accepts(current) => Ok(()),
+        Some(Ok(m)) => Err(match current {
+            None => errors::missing_for_if_match(&info.name, id, m.expected()),
+            Some(c) => errors::stale_revision(&info.name, id, m.expected(), Some(c)),
+        }),
+    }
+}
+
 unsafe fn on_insert(info: &SpecInfo, rel: pg_sys::Relation, tuple: pg_sys::HeapTuple) -> Result<Datum, Raise> {
     unsafe {
         let row = Row::of(tuple, rel);
@@ -306,6 +319,7 @@ unsafe fn on_insert(info: &SpecInfo, rel: pg_sys::Relation, tuple: pg_sys::HeapT
         let now = pg_sys::GetCurrentTransactionStartTimestamp();
         let actor = session::actor();
         let given = row.i32(s.revision);
+        let req = session::request();
         // A fresh id cannot belong to an existing or deleted resource; any other id, or an
         // insert that names a revision, is looked up.
         let known = match row.get(s.id) {
@@ -318,6 +332,10 @@ unsafe fn on_insert(info: &SpecInfo, rel: pg_sys::Relation, tuple: pg_sys::HeapT
             Some(id) => look_up(info, id),
         };
         let id_text = || row.get(s.id).map(|d| uuid_string(d)).unwrap_or_default();
+        // If-Match on an insert (PUT) that does not hit a live row: the resource is missing
+        if !matches!(known, Known::Live) {
+            check_if_match(info, &req, &id_text(), None)?;
+        }
         match known {
             Known::New | Known::Live => {
                 if let (Known::New, Some(r)) = (&known, given) {
@@ -349,7 +367,7 @@ unsafe fn on_insert(info: &SpecInfo, rel: pg_sys::Relation, tuple: pg_sys::HeapT
             }
         }
         ch.set(s.updated_by, Some(session::text_datum(&actor)));
-        ch.set(s.message, text_opt(session::message().as_deref()));
+        ch.set(s.message, text_opt(req.message.as_deref()));
         Ok(ch.apply(tuple, rel))
     }
 }
@@ -406,6 +424,8 @@ unsafe fn on_update(info: &SpecInfo, rel: pg_sys::Relation, old_tuple: pg_sys::H
                 old.i64(s.revision),
             ));
         }
+        let req = session::request();
+        check_if_match(info, &req, &uuid_string(old_id), old.i64(s.revision))?;
         if same(info, &old, &new) {
             // nothing changed: no revision, the row stays as it was
             return Ok(Datum::from(old_tuple));
@@ -422,7 +442,7 @@ unsafe fn on_update(info: &SpecInfo, rel: pg_sys::Relation, old_tuple: pg_sys::H
         ch.set(s.revision, Some(Datum::from(revision + 1)));
         ch.set(s.parent, Some(Datum::from(revision)));
         ch.set(s.op, Some(session::text_datum(op)));
-        ch.set(s.message, text_opt(session::message().as_deref()));
+        ch.set(s.message, text_opt(req.message.as_deref()));
         ch.set(s.created_at, old.get(s.created_at));
         ch.set(s.created_by, old.get(s.created_by));
         ch.set(s.updated_at, Some(Datum::from(now)));
@@ -435,6 +455,8 @@ unsafe fn on_delete(info: &SpecInfo, rel: pg_sys::Relation, tuple: pg_sys::HeapT
     unsafe {
         let old = Row::of(tuple, rel);
         let s = &info.sys;
+        let req = session::request();
+        check_if_match(info, &req, &uuid_string(old.get(s.id).expect("id is NOT NULL")), old.i64(s.revision))?;
         let now = pg_sys::GetCurrentTransactionStartTimestamp().max(old.i64(s.updated_at).unwrap_or(i64::MIN));
         let data = compressed(jsonb_build::document(info, &old.values, &old.nulls));
         let version = session::text_datum(&info.version);
@@ -449,7 +471,7 @@ unsafe fn on_delete(info: &SpecInfo, rel: pg_sys::Relation, tuple: pg_sys::HeapT
         tomb.set(5, Some(version));
         tomb.set(6, Some(Datum::from(now)));
         tomb.set(8, Some(session::text_datum(&session::actor())));
-        tomb.set(9, text_opt(session::message().as_deref()));
+        tomb.set(9, text_opt(req.message.as_deref()));
         tomb.set(10, old.get(s.created_at));
         tomb.set(11, old.get(s.created_by));
         insert_history(info, &mut [last, tomb]);

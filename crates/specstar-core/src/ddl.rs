@@ -29,6 +29,8 @@ pub struct Objects {
     pub history: String,
     pub view: String,
     pub revision_view: String,
+    /// computed relationship `revisions(<view>)`: `select=*,revisions(*)` in PostgREST
+    pub fn_revisions: String,
     pub fn_at: String,
     pub fn_as_of: String,
     pub fn_diff: String,
@@ -46,6 +48,7 @@ impl Objects {
             history: data("_revision"),
             view: api_obj(""),
             revision_view: api_obj("_revision"),
+            fn_revisions: format!("{}({})", qualified(api, "revisions"), api_obj("")),
             fn_at: api_obj("_at"),
             fn_as_of: api_obj("_as_of"),
             fn_diff: api_obj("_diff"),
@@ -269,6 +272,19 @@ pub fn generate(m: &SpecModel, vid: i64) -> Ddl {
         literal(&format!("{} revisions\nEvery revision of every {} resource, deleted ones included (read-only).", m.name, m.name))
     ));
 
+    // PostgREST computed relationship: GET /article?select=*,revisions(*) embeds the history.
+    // (One function name for every spec, told apart by its argument type, as PostgREST expects.)
+    create.push(format!(
+        "CREATE FUNCTION {} RETURNS SETOF {} LANGUAGE sql STABLE AS $specstar$\n  \
+         SELECT * FROM {} r WHERE r.id = $1.id ORDER BY r.revision\n$specstar$",
+        o.fn_revisions, o.revision_view, o.revision_view
+    ));
+    create.push(format!(
+        "COMMENT ON FUNCTION {} IS {}",
+        o.fn_revisions,
+        literal(&format!("The revisions of a {} resource: embed them with select=*,revisions(*).", m.name))
+    ));
+
     // 3. API functions
     let fns: [(&str, &str, &str); 6] = [
         (include_str!("templates/at.sql"), &o.fn_at, "One resource: current, at a revision, or as it was at a time (at => timestamptz)."),
@@ -284,7 +300,7 @@ pub fn generate(m: &SpecModel, vid: i64) -> Ddl {
     }
 
     // 4. privileges
-    let read_fns = [&o.fn_at, &o.fn_as_of, &o.fn_diff];
+    let read_fns = [&o.fn_at, &o.fn_as_of, &o.fn_diff, &o.fn_revisions];
     let write_fns = [&o.fn_rollback, &o.fn_restore, &o.fn_patch];
     for f in read_fns.iter().chain(write_fns.iter()) {
         create.push(format!("REVOKE ALL ON FUNCTION {f} FROM PUBLIC"));
@@ -313,6 +329,7 @@ pub fn generate(m: &SpecModel, vid: i64) -> Ddl {
         format!("DROP FUNCTION {}(uuid, integer, integer)", o.fn_diff),
         format!("DROP FUNCTION {}(timestamptz)", o.fn_as_of),
         format!("DROP FUNCTION {}(uuid, integer, timestamptz)", o.fn_at),
+        format!("DROP FUNCTION {}", o.fn_revisions),
         format!("DROP VIEW {}", o.revision_view),
         format!("DROP VIEW {}", o.view),
         format!("DROP TABLE {}", o.history),

@@ -68,6 +68,26 @@ pub fn deleted_meanwhile(spec: &str, id: &str, tombstone: i64, given: i64) -> Ra
     }
 }
 
+/// 22023: an If-Match header specstar cannot read.
+pub fn bad_if_match(value: &str) -> Raise {
+    Raise {
+        sqlstate: "22023",
+        message: format!("If-Match {value:?} is not a revision: use \"n\" (the revision you read), a list of them, or *"),
+        detail: None,
+        hint: Some("Send back the revision of the resource you read, e.g. If-Match: \"3\".".into()),
+    }
+}
+
+/// PT409: If-Match names revisions but the resource does not exist.
+pub fn missing_for_if_match(spec: &str, id: &str, expected: Option<i64>) -> Raise {
+    Raise {
+        sqlstate: "PT409",
+        message: format!("{spec} {id} does not exist, but If-Match expects it to"),
+        detail: Some(json!({"id": id, "expected_revision": expected, "current_revision": null}).to_string()),
+        hint: Some("Drop If-Match to create the resource.".into()),
+    }
+}
+
 /// 22023: the id of a resource cannot change.
 pub fn id_immutable(spec: &str, id: &str) -> Raise {
     Raise {

@@ -5,6 +5,7 @@
 pub mod ddl;
 pub mod document;
 pub mod error;
+pub mod if_match;
 pub mod errors;
 pub mod model;
 pub mod names;

@@ -1,0 +1,129 @@
+"""Fixtures of the HTTP suite: a database in the test cluster (PGHOST/PGPORT from
+scripts/test.sh), the development roles, the example specs, and the real PostgREST binary on
+a free loopback port, started here and stopped at the end. Standard library only."""
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+import jwt  # noqa: E402  (scripts/jwt.py)
+
+PGBIN = os.environ.get("PGBIN", "/usr/lib/postgresql/15/bin")
+POSTGREST = os.environ.get("POSTGREST", os.path.join(ROOT, ".tools", "bin", "postgrest"))
+DB = "specstar_http"
+SECRET = "http-suite-secret-of-at-least-32-characters"
+
+
+def psql(sql, db=DB, check=True):
+    """Runs SQL as the superuser; returns stdout (unaligned, tuples only)."""
+    out = subprocess.run(
+        [f"{PGBIN}/psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d", db],
+        input=sql, capture_output=True, text=True,
+    )
+    if check and out.returncode != 0:
+        raise RuntimeError(f"psql failed: {out.stderr}\n{sql}")
+    return out.stdout.strip()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def token(role="web_writer", sub="alice"):
+    return jwt.mint(role, sub, SECRET)
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.raw = body
+        try:
+            self.json = json.loads(body) if body else None
+        except ValueError:
+            self.json = None
+
+    def __repr__(self):
+        return f"<{self.status} {self.raw[:300]!r}>"
+
+
+class Server:
+    """PostgREST over the test database."""
+
+    def __init__(self):
+        self.proc = None
+        self.port = None
+        self.responses = []
+
+    def start(self):
+        psql(f"DROP DATABASE IF EXISTS {DB}", db="postgres")
+        psql(open(os.path.join(ROOT, "scripts", "roles.sql")).read(), db="postgres")
+        psql(f"CREATE DATABASE {DB}", db="postgres")
+        psql(f"ALTER DATABASE {DB} SET specstar.read_roles = 'web_anon'; "
+             f"ALTER DATABASE {DB} SET specstar.write_roles = 'web_writer';", db="postgres")
+        psql("CREATE EXTENSION specstar;")
+        for name in ("author", "article"):
+            with open(os.path.join(ROOT, "examples", f"{name}.json")) as f:
+                schema = f.read()
+            psql(f"SELECT specstar.register_spec('{name}', $spec${schema}$spec$);")
+        self.port = free_port()
+        self.conf = tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False)
+        self.conf.write(
+            f'db-uri = "postgres://authenticator:authenticator@127.0.0.1:{os.environ["PGPORT"]}/{DB}"\n'
+            f'db-schemas = "api"\ndb-anon-role = "web_anon"\ndb-channel-enabled = true\n'
+            f'db-pre-request = "specstar.pre_request"\n'
+            f'jwt-secret = "{SECRET}"\nserver-host = "127.0.0.1"\nserver-port = {self.port}\nlog-level = "error"\n'
+        )
+        self.conf.close()
+        self.log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)
+        self.proc = subprocess.Popen([POSTGREST, self.conf.name], stdout=self.log, stderr=subprocess.STDOUT)
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(self.url("/"), timeout=1).read()
+                return
+            except (urllib.error.URLError, ConnectionError):
+                if self.proc.poll() is not None:
+                    break
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("PostgREST did not start: " + open(self.log.name).read())
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+        for f in (getattr(self, "conf", None), getattr(self, "log", None)):
+            if f:
+                f.close()
+                os.unlink(f.name)
+        psql(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)", db="postgres", check=False)
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def request(self, method, path, body=None, headers=None, auth=None):
+        """One HTTP request. auth: None (anonymous) or a JWT."""
+        data = None if body is None else json.dumps(body).encode()
+        h = {"Accept": "application/json"}
+        if data is not None:
+            h["Content-Type"] = "application/json"
+        if auth:
+            h["Authorization"] = f"Bearer {auth}"
+        h.update(headers or {})
+        req = urllib.request.Request(self.url(path), data=data, method=method, headers=h)
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                resp = Response(r.status, r.headers, r.read().decode())
+        except urllib.error.HTTPError as e:
+            resp = Response(e.code, e.headers, e.read().decode())
+        self.responses.append((method, path, resp))
+        return resp
