@@ -8,7 +8,11 @@ Revision tax (issue: core): single-row UPDATE by random id and single-row INSERT
   lookup `<spec>_at(id, at => ...)` against the current lookup by primary key.
 """
 import datetime
+import json
 import os
+import socket
+import time
+import urllib.request
 import platform
 import re
 import subprocess
@@ -17,10 +21,13 @@ import sys
 ROWS = int(os.environ.get("BENCH_ROWS", "100000"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "20"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
+PARTS = os.environ.get("BENCH_PARTS", "sql http").split()
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "2"))
 DB = os.environ.get("BENCH_DB", "specstar_bench")
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+import jwt  # noqa: E402  (scripts/jwt.py)
 WORK = os.environ.get("BENCH_WORK", "/tmp/specstar-bench")
 PGBIN = os.environ["PGBIN"]
 
@@ -76,7 +83,6 @@ def psql(sql, db=DB, quiet=True):
 def setup():
     psql(f"DROP DATABASE IF EXISTS {DB}", db="postgres")
     psql(f"CREATE DATABASE {DB}", db="postgres")
-    import json
     psql(f"""
 CREATE EXTENSION specstar;
 CREATE EXTENSION periods CASCADE;
@@ -152,6 +158,21 @@ def main():
     os.makedirs(WORK, exist_ok=True)
     print(f"setting up {ROWS} rows per variant ...", flush=True)
     setup()
+    if "sql" in PARTS:
+        sql_bench()
+    if "http" in PARTS:
+        http = http_bench()
+        http_ratios = [
+            ("GET by id: specstar / plain", http[("GET", "specstar")] / http[("GET", "plain")], ">= 0.9"),
+            ("PATCH by id: specstar / plain", http[("PATCH", "specstar")] / http[("PATCH", "plain")], ">= 0.6"),
+        ]
+        print()
+        for name, value, target in http_ratios:
+            print(f"{name:34} {value:6.2f}   target {target}")
+        write_http_doc(http, http_ratios)
+
+
+def sql_bench():
     results = {}
     # Variants take turns, ROUNDS times each, so that drift (WAL, caches, table growth) is
     # shared; each round is followed by VACUUM so no variant inherits another's dead rows.
@@ -206,6 +227,66 @@ def main():
     write_doc(results, ratios, (cur_tps, cur_lat, asof_tps, asof_lat, hist_share))
 
 
+def http_bench():
+    """Through one running PostgREST: GET and PATCH of one resource by random id, on the
+    spec and on an equal plain table in the same API schema. Load from wrk, same cores."""
+    psql(open(os.path.join(ROOT, "scripts", "roles.sql")).read(), db="postgres")
+    psql(f"""
+SET specstar.read_roles = 'web_anon';
+SET specstar.write_roles = 'web_writer';
+SELECT specstar.register_spec('http_article', '{json.dumps(SPEC)}');
+CREATE TABLE api.http_plain (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), {COLUMNS});
+GRANT SELECT ON api.http_plain TO web_anon, web_writer;
+GRANT INSERT, UPDATE, DELETE ON api.http_plain TO web_writer;
+INSERT INTO api.http_article (id, title, body, views, published, tags)
+  SELECT i.id, {ROW_VALUES} FROM bench_ids i JOIN generate_series(1, {ROWS}) g ON g = i.n;
+INSERT INTO api.http_plain SELECT i.id, {ROW_VALUES} FROM bench_ids i JOIN generate_series(1, {ROWS}) g ON g = i.n;
+VACUUM ANALYZE api.http_plain;
+VACUUM ANALYZE specstar_data.http_article;
+""")
+    ids = os.path.join(WORK, "ids.txt")
+    with open(ids, "w") as f:
+        f.write(psql("SELECT id FROM bench_ids ORDER BY n") + "\n")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    secret = "benchmark-secret-of-at-least-32-characters"
+    conf = os.path.join(WORK, "postgrest.conf")
+    with open(conf, "w") as f:
+        f.write(f'db-uri = "postgres://authenticator:authenticator@127.0.0.1:{os.environ["PGPORT"]}/{DB}"\n'
+                f'db-schemas = "api"\ndb-anon-role = "web_anon"\ndb-pre-request = "specstar.pre_request"\n'
+                f'jwt-secret = "{secret}"\nserver-host = "127.0.0.1"\nserver-port = {port}\nlog-level = "error"\n')
+    server = subprocess.Popen([os.path.join(ROOT, ".tools", "bin", "postgrest"), conf],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1).read()
+                break
+            except OSError:
+                time.sleep(0.05)
+        env = dict(os.environ, IDS=ids, TOKEN=jwt.mint("web_writer", "bench", secret, ttl=86400))
+        runs = {}
+        for rnd in range(ROUNDS):
+            for method in ("GET", "PATCH"):
+                for label, resource in (("plain", "/http_plain"), ("specstar", "/http_article")):
+                    out = subprocess.run(
+                        ["wrk", "-t2", "-c8", f"-d{SECONDS}s", "-s", os.path.join(HERE, "http.lua"),
+                         f"http://127.0.0.1:{port}"],
+                        env=dict(env, RESOURCE=resource, METHOD=method), capture_output=True, text=True)
+                    m = re.search(r"Requests/sec:\s+([0-9.]+)", out.stdout)
+                    if out.returncode != 0 or not m or "unexpected status" in out.stdout:
+                        sys.exit(f"wrk failed:\n{out.stdout}\n{out.stderr}")
+                    rps = float(m.group(1))
+                    runs.setdefault((method, label), []).append(rps)
+                    print(f"http    {method:5} {label:9} round {rnd + 1}: {rps:8.0f} req/s", flush=True)
+                    psql("VACUUM")
+        return {k: sum(v) / len(v) for k, v in runs.items()}
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
 def check(value, target):
     if target.startswith(">="):
         return "met" if value >= float(target[2:]) else "MISSED"
@@ -249,6 +330,32 @@ Last run: {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')} on {platform.node
     with open(path, "w") as f:
         f.write(text)
     print(f"\nwritten to {os.path.relpath(path, ROOT)}")
+
+
+def write_http_doc(http, ratios):
+    path = os.path.join(ROOT, "docs", "benchmarks.md")
+    text = open(path).read()
+    start, end = "<!-- http:start -->", "<!-- http:end -->"
+    rows = "\n".join(f"| {m} | {label} | {http[(m, label)]:.0f} |" for m in ("GET", "PATCH") for label in ("plain", "specstar"))
+    ratio_rows = "\n".join(f"| {n} | {v:.2f} | {t} | {check(v, t)} |" for n, v, t in ratios)
+    block = f"""{start}
+Last run: {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')} on {platform.node()} ({os.cpu_count()} cores),
+PostgREST 12.0.2, `wrk -t2 -c8 -d{SECONDS}s` per variant, {ROUNDS} rounds taking turns, mean requests/s.
+
+| request | variant | req/s |
+|---|---|---|
+{rows}
+
+| ratio | value | target | |
+|---|---|---|---|
+{ratio_rows}
+{end}"""
+    if start in text:
+        text = re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _: block, text, flags=re.S)
+    else:
+        text += "\n" + block + "\n"
+    with open(path, "w") as f:
+        f.write(text)
 
 
 if __name__ == "__main__":
