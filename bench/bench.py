@@ -11,8 +11,6 @@ import datetime
 import json
 import os
 import socket
-import time
-import urllib.request
 import platform
 import re
 import subprocess
@@ -28,6 +26,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import jwt  # noqa: E402  (scripts/jwt.py)
+import postgrest  # noqa: E402  (scripts/postgrest.py)
 WORK = os.environ.get("BENCH_WORK", "/tmp/specstar-bench")
 PGBIN = os.environ["PGBIN"]
 
@@ -253,18 +252,9 @@ VACUUM ANALYZE specstar_data.http_article;
     secret = "benchmark-secret-of-at-least-32-characters"
     conf = os.path.join(WORK, "postgrest.conf")
     with open(conf, "w") as f:
-        f.write(f'db-uri = "postgres://authenticator:authenticator@127.0.0.1:{os.environ["PGPORT"]}/{DB}"\n'
-                f'db-schemas = "api"\ndb-anon-role = "web_anon"\ndb-pre-request = "specstar.pre_request"\n'
-                f'jwt-secret = "{secret}"\nserver-host = "127.0.0.1"\nserver-port = {port}\nlog-level = "error"\n')
-    server = subprocess.Popen([os.path.join(ROOT, ".tools", "bin", "postgrest"), conf],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        f.write(postgrest.conf(DB, os.environ["PGPORT"], port, secret))
+    server = postgrest.start(conf, os.path.join(WORK, "postgrest.log"), port)
     try:
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1).read()
-                break
-            except OSError:
-                time.sleep(0.05)
         env = dict(os.environ, IDS=ids, TOKEN=jwt.mint("web_writer", "bench", secret, ttl=86400))
         runs = {}
         for rnd in range(ROUNDS):
@@ -283,8 +273,7 @@ VACUUM ANALYZE specstar_data.http_article;
                     psql("VACUUM")
         return {k: sum(v) / len(v) for k, v in runs.items()}
     finally:
-        server.terminate()
-        server.wait(10)
+        postgrest.stop(server)
 
 
 def check(value, target):

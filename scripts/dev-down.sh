@@ -4,7 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 if [ -f .run/postgrest.pid ]; then
-  stop_postgrest .run/postgrest.pid
+  kill "$(cat .run/postgrest.pid)" 2>/dev/null || true
+  rm -f .run/postgrest.pid
   log "PostgREST stopped"
 fi
 STATE=$(server_dir "$PWD/.run")

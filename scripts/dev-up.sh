@@ -26,25 +26,19 @@ else
   start_cluster "$DATA" "$PORT"
 fi
 export PGPORT=$PORT
-psql -X -q -v ON_ERROR_STOP=1 -d postgres -f scripts/roles.sql
-psql -X -q -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$DB'" | grep -q 1 \
-  || psql -X -q -d postgres -c "CREATE DATABASE $DB"
-# specs registered in this database grant reads to web_anon and writes to web_writer
-psql -X -q -v ON_ERROR_STOP=1 -d postgres \
-  -c "ALTER DATABASE $DB SET specstar.read_roles = 'web_anon'" \
-  -c "ALTER DATABASE $DB SET specstar.write_roles = 'web_writer'"
-psql -X -q -v ON_ERROR_STOP=1 -d "$DB" -c 'CREATE EXTENSION IF NOT EXISTS specstar'
-log "registering the example specs (examples/register.sql)"
-psql -X -q -v ON_ERROR_STOP=1 -d "$DB" -f examples/register.sql >/dev/null
+# roles, the database (specs in it grant reads to web_anon and writes to web_writer), the
+# extension and the example specs
+log "database $DB with the example specs (scripts/api-db.sh)"
+scripts/api-db.sh "$DB"
 
 mkdir -p .run
-postgrest_conf "$DB" "$PORT" "$HTTP_PORT" "$SECRET" > .run/postgrest.conf
+scripts/postgrest.py conf "$DB" "$PORT" "$HTTP_PORT" "$SECRET" > .run/postgrest.conf
 if [ -f .run/postgrest.pid ] && kill -0 "$(cat .run/postgrest.pid)" 2>/dev/null; then
   log "PostgREST already running on 127.0.0.1:$HTTP_PORT (reloading its schema cache)"
   psql -X -q -d "$DB" -c "NOTIFY pgrst, 'reload schema'"
 else
   log "starting PostgREST on 127.0.0.1:$HTTP_PORT"
-  start_postgrest .run/postgrest.conf .run/postgrest.log .run/postgrest.pid "$HTTP_PORT"
+  scripts/postgrest.py start .run/postgrest.conf .run/postgrest.log "$HTTP_PORT" > .run/postgrest.pid
 fi
 
 API=http://127.0.0.1:$HTTP_PORT
@@ -52,15 +46,26 @@ cat <<MSG
 
 specstar is up.
   PostgreSQL  psql -h 127.0.0.1 -p $PORT -U postgres $DB
-  REST API    $API/   (OpenAPI; anonymous requests read as web_anon)
+  REST API    $API/   (OpenAPI; requests without a token read as web_anon)
   specs       $(psql -X -d "$DB" -tAc "SELECT string_agg(name, ', ' ORDER BY name) FROM specstar.specs")
 
-  Writes need a token for the web_writer role (the JWT "sub" becomes the author of revisions):
+  Writes need a JWT for the role web_writer; its "sub" becomes the author of the revisions:
+    API=$API
     TOKEN=\$(scripts/jwt.py web_writer alice)
-  then, for example:
-    curl -s "$API/article?select=id,title,revision&order=updated_at.desc&limit=5"
-    curl -s -X POST "$API/article" -H "Authorization: Bearer \$TOKEN" -H 'Prefer: return=representation' \\
-         -H 'Content-Type: application/json' -d '{"title": "Hello"}'
-  The README's "REST tour" shows every verb.
+    ID=<an id, e.g. from the POST below>
+
+  GET      curl -s "\$API/article?select=id,title,revision&order=updated_at.desc"
+  POST     curl -s -X POST "\$API/article" -H "Authorization: Bearer \$TOKEN" -H 'Content-Type: application/json' \\
+                -H 'Prefer: return=representation' -d '{"title": "Hello"}'
+  PATCH    curl -s -X PATCH "\$API/article?id=eq.\$ID" -H "Authorization: Bearer \$TOKEN" -H 'Content-Type: application/json' \\
+                -H 'If-Match: "1"' -H 'X-Specstar-Message: why' -d '{"title": "Hello again"}'
+  PUT      curl -s -X PUT "\$API/article?id=eq.\$ID" -H "Authorization: Bearer \$TOKEN" -H 'Content-Type: application/json' \\
+                -d "{\\"id\\": \\"\$ID\\", \\"title\\": \\"Replaced\\"}"
+  DELETE   curl -s -X DELETE "\$API/article?id=eq.\$ID" -H "Authorization: Bearer \$TOKEN"
+  history  curl -s "\$API/article_revision?id=eq.\$ID&order=revision.desc"
+  restore  curl -s -X POST "\$API/rpc/article_restore" -H "Authorization: Bearer \$TOKEN" -H 'Content-Type: application/json' \\
+                -d "{\\"id\\": \\"\$ID\\"}"
+
+  The README's "A tour over HTTP" runs every verb; docs/rest.md has the rest.
   stop        make down
 MSG

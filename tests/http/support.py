@@ -3,20 +3,20 @@ scripts/test.sh), the development roles, the example specs, and the real PostgRE
 a free loopback port, started here and stopped at the end. Standard library only."""
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import jwt  # noqa: E402  (scripts/jwt.py)
+import postgrest  # noqa: E402  (scripts/postgrest.py)
 
 PGBIN = os.environ.get("PGBIN", "/usr/lib/postgresql/15/bin")
-POSTGREST = os.environ.get("POSTGREST", os.path.join(ROOT, ".tools", "bin", "postgrest"))
 DB = "specstar_http"
 SECRET = "http-suite-secret-of-at-least-32-characters"
 
@@ -66,45 +66,17 @@ class Server:
 
     def start(self):
         psql(f"DROP DATABASE IF EXISTS {DB}", db="postgres")
-        psql(open(os.path.join(ROOT, "scripts", "roles.sql")).read(), db="postgres")
-        psql(f"CREATE DATABASE {DB}", db="postgres")
-        psql(f"ALTER DATABASE {DB} SET specstar.read_roles = 'web_anon'; "
-             f"ALTER DATABASE {DB} SET specstar.write_roles = 'web_writer';", db="postgres")
-        psql("CREATE EXTENSION specstar;")
-        for name in ("author", "article"):
-            with open(os.path.join(ROOT, "examples", f"{name}.json")) as f:
-                schema = f.read()
-            psql(f"SELECT specstar.register_spec('{name}', $spec${schema}$spec$);")
+        subprocess.run([os.path.join(ROOT, "scripts", "api-db.sh"), DB], check=True)
         self.port = free_port()
-        self.conf = tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False)
-        self.conf.write(
-            f'db-uri = "postgres://authenticator:authenticator@127.0.0.1:{os.environ["PGPORT"]}/{DB}"\n'
-            f'db-schemas = "api"\ndb-anon-role = "web_anon"\ndb-channel-enabled = true\n'
-            f'db-pre-request = "specstar.pre_request"\n'
-            f'jwt-secret = "{SECRET}"\nserver-host = "127.0.0.1"\nserver-port = {self.port}\nlog-level = "error"\n'
-        )
-        self.conf.close()
-        self.log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)
-        self.proc = subprocess.Popen([POSTGREST, self.conf.name], stdout=self.log, stderr=subprocess.STDOUT)
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(self.url("/"), timeout=1).read()
-                return
-            except (urllib.error.URLError, ConnectionError):
-                if self.proc.poll() is not None:
-                    break
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError("PostgREST did not start: " + open(self.log.name).read())
+        self.dir = tempfile.mkdtemp(prefix="specstar-http-")
+        conf = os.path.join(self.dir, "postgrest.conf")
+        with open(conf, "w") as f:
+            f.write(postgrest.conf(DB, os.environ["PGPORT"], self.port, SECRET))
+        self.proc = postgrest.start(conf, os.path.join(self.dir, "postgrest.log"), self.port)
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
-        for f in (getattr(self, "conf", None), getattr(self, "log", None)):
-            if f:
-                f.close()
-                os.unlink(f.name)
+        postgrest.stop(self.proc)
+        shutil.rmtree(getattr(self, "dir", ""), ignore_errors=True)
         psql(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)", db="postgres", check=False)
 
     def url(self, path):
