@@ -22,10 +22,11 @@ CREATE TABLE specstar.spec_versions (
   options jsonb NOT NULL,
   descriptor jsonb NOT NULL,
   drop_statements text[] NOT NULL,
+  migrate text,
   registered_at timestamptz NOT NULL DEFAULT now(),
   UNIQUE (spec, version)
 );
-COMMENT ON TABLE specstar.spec_versions IS 'Every version of every spec: its JSON Schema, normalized options and generated objects. vid is never reused; compiled validators are cached by it.';
+COMMENT ON TABLE specstar.spec_versions IS 'Every version of every spec: its JSON Schema, normalized options, generated objects and the migrate function (schema-qualified) that turns documents of the previous version into this one. vid is never reused; compiled validators are cached by it.';
 
 SELECT pg_catalog.pg_extension_config_dump('specstar.spec', '');
 SELECT pg_catalog.pg_extension_config_dump('specstar.spec_versions', '');

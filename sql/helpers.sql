@@ -41,10 +41,11 @@ BEGIN
 END
 $$;
 
--- PT422: a document fails its spec. errors = [{path, keyword, message}, ...].
-CREATE FUNCTION specstar._raise_invalid(spec text, errors jsonb) RETURNS void
+-- PT422: a document fails its spec. errors = [{path, keyword, message}, ...]; subject
+-- names the document when it is not a plain one ('article draft <id>').
+CREATE FUNCTION specstar._raise_invalid(spec text, errors jsonb, subject text DEFAULT NULL) RETURNS void
 LANGUAGE sql AS $$
-  SELECT specstar._raise(specstar._error_invalid(spec, errors))
+  SELECT specstar._raise(specstar._error_invalid(spec, errors, subject))
 $$;
 
 -- PT409: a write expected another revision than the current one.
@@ -198,3 +199,72 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION specstar.pre_request() IS 'PostgREST db-pre-request hook: writes to revision views get 405.';
+
+-- The document of a draft row (to_jsonb of it): spec properties only, NULL meaning absent.
+CREATE FUNCTION specstar._draft_doc(draft jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT coalesce(jsonb_object_agg(e.key, e.value), '{}'::jsonb)
+    FROM jsonb_each(draft - ARRAY['id', 'base_revision', 'updated_at', 'updated_by']) e
+   WHERE jsonb_typeof(e.value) <> 'null'
+$$;
+
+-- A document stored under an earlier version of a spec, passed through the migrate
+-- functions of every later version, oldest first (DESIGN §6: old revisions are upgraded
+-- lazily, when read). Versions without a migrate function leave documents as they are.
+CREATE FUNCTION specstar._upgrade(spec text, from_version text, data jsonb) RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  v_fn text;
+  v_version text;
+  v_data jsonb := data;
+BEGIN
+  FOR v_fn, v_version IN
+    SELECT v.migrate, v.version FROM specstar.spec_versions v
+     WHERE v.spec = _upgrade.spec AND v.migrate IS NOT NULL
+       AND v.vid > (SELECT f.vid FROM specstar.spec_versions f WHERE f.spec = _upgrade.spec AND f.version = from_version)
+     ORDER BY v.vid
+  LOOP
+    EXECUTE format('SELECT %s($1)', v_fn) INTO v_data USING v_data;
+    IF jsonb_typeof(v_data) IS DISTINCT FROM 'object' THEN
+      RAISE EXCEPTION USING ERRCODE = '22000',
+        MESSAGE = format('spec %s: migrate function %s of version %s returned %s for a stored document of version %s',
+                         spec, v_fn, v_version, coalesce(jsonb_typeof(v_data), 'NULL'), from_version),
+        HINT = 'Migrate functions must turn every document of the previous version into a JSON object.';
+    END IF;
+  END LOOP;
+  RETURN v_data;
+END
+$$;
+COMMENT ON FUNCTION specstar._upgrade(text, text, jsonb) IS 'A stored document of an earlier spec version as the current version reads it (the chain of migrate functions).';
+
+-- options.migrate resolved as the caller sees it: a function (jsonb) RETURNS jsonb.
+-- Returns its schema-qualified name, or raises 22023 naming /options/migrate.
+CREATE FUNCTION specstar._resolve_migrate(spec text, fn text) RETURNS text
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  v_oid regprocedure;
+  v_proc record;
+BEGIN
+  BEGIN
+    v_oid := to_regprocedure(fn || '(jsonb)');
+  EXCEPTION WHEN OTHERS THEN
+    v_oid := NULL;
+  END;
+  IF v_oid IS NULL THEN
+    PERFORM specstar._raise_spec_errors(spec, jsonb_build_array(jsonb_build_object(
+      'path', '/options/migrate',
+      'message', format('/options/migrate: function %s(jsonb) does not exist', fn),
+      'hint', 'Create it first (CREATE FUNCTION my_fn(doc jsonb) RETURNS jsonb ...) and name it schema-qualified or on the search_path.')));
+  END IF;
+  SELECT p.proname, n.nspname, p.prorettype, p.proretset, p.prokind INTO v_proc
+    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.oid = v_oid;
+  IF v_proc.prorettype <> 'jsonb'::regtype OR v_proc.proretset OR v_proc.prokind <> 'f' THEN
+    PERFORM specstar._raise_spec_errors(spec, jsonb_build_array(jsonb_build_object(
+      'path', '/options/migrate',
+      'message', format('/options/migrate: %s must be a function returning one jsonb, not %s%s',
+                        v_oid, CASE WHEN v_proc.proretset THEN 'SETOF ' ELSE '' END, v_proc.prorettype::regtype),
+      'hint', 'A migrate function takes a document of the previous version and returns it as the new version: (jsonb) RETURNS jsonb.')));
+  END IF;
+  RETURN format('%I.%I', v_proc.nspname, v_proc.proname);
+END
+$$;

@@ -2,21 +2,73 @@
 -- Planning (checks + generated SQL) happens in Rust (specstar._plan), which returns data;
 -- this layer raises and executes, so every error keeps its SQLSTATE.
 
--- Registers a spec: its JSON Schema becomes a typed storage table, an append-only
--- history, the API view api.<name>, the history view api.<name>_revision and the RPC
--- functions. Re-registering an identical spec is a no-op that returns the descriptor.
-CREATE FUNCTION specstar.register_spec(name text, schema jsonb, options jsonb DEFAULT '{}') RETURNS jsonb
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+-- Runs generated statements (a JSON array of SQL texts from specstar._plan), in order.
+CREATE FUNCTION specstar._execute(statements jsonb) RETURNS void
+LANGUAGE plpgsql AS $$
 DECLARE
+  v_stmt text;
+BEGIN
+  FOR v_stmt IN SELECT jsonb_array_elements_text(statements) LOOP
+    EXECUTE v_stmt;
+  END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION specstar._execute(jsonb) FROM PUBLIC;
+
+-- Every role a descriptor grants access to must exist (22023 naming /options/roles/...).
+CREATE FUNCTION specstar._check_roles(name text, descriptor jsonb) RETURNS void
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  v_kind text;
+  v_rolname text;
+  v_n bigint;
+BEGIN
+  FOR v_kind, v_rolname, v_n IN
+    SELECT e.k, r.rolname, r.n
+      FROM jsonb_each(descriptor -> 'roles') AS e(k, list),
+           jsonb_array_elements_text(e.list) WITH ORDINALITY AS r(rolname, n)
+  LOOP
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE pg_roles.rolname = v_rolname) THEN
+      PERFORM specstar._raise_spec_errors(name, jsonb_build_array(jsonb_build_object(
+        'path', format('/options/roles/%s/%s', v_kind, v_n - 1),
+        'message', format('/options/roles/%s/%s: role %s does not exist', v_kind, v_n - 1, v_rolname),
+        'hint', 'Create the role first (CREATE ROLE ... NOLOGIN), or name an existing one.')));
+    END IF;
+  END LOOP;
+END
+$$;
+
+-- The API schema of a spec, created (with the comment PostgREST shows as the OpenAPI
+-- title and description) when it does not exist yet.
+CREATE FUNCTION specstar._ensure_api_schema(api_schema text) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF to_regnamespace(quote_ident(api_schema)) IS NULL THEN
+    EXECUTE format('CREATE SCHEMA %I', api_schema);
+    EXECUTE format('COMMENT ON SCHEMA %I IS %L', api_schema,
+      E'specstar API\nResources defined by JSON Schemas (specstar.register_spec). Every change is a revision: '
+      || E'see <resource>_revision, and the RPCs <resource>_at, _as_of, _diff, _rollback, _restore and _patch; '
+      || E'drafts live in <resource>_draft and are published with <resource>_publish.');
+  END IF;
+END
+$$;
+
+-- Registers a spec: its JSON Schema becomes a typed storage table, an append-only
+-- history, drafts, the API view api.<name>, the history view api.<name>_revision and the
+-- RPC functions. Re-registering an identical spec is a no-op that returns the descriptor;
+-- a new version evolves the spec (specstar._evolve_spec).
+-- No SET search_path: options.migrate names a function as the caller sees it (every name
+-- this function and the generated SQL use is schema-qualified).
+CREATE FUNCTION specstar.register_spec(name text, schema jsonb, options jsonb DEFAULT '{}') RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_options jsonb := coalesce(register_spec.options, '{}'::jsonb);
   v_context jsonb;
   v_check jsonb;
   v_plan jsonb;
   v_current record;
+  v_migrate text;
   v_vid bigint;
-  v_stmt text;
-  v_kind text;
-  v_rolname text;
-  v_n bigint;
 BEGIN
   IF register_spec.name IS NULL OR register_spec.schema IS NULL THEN
     RAISE EXCEPTION USING ERRCODE = '22023',
@@ -24,68 +76,213 @@ BEGIN
       HINT = 'SELECT specstar.register_spec(''article'', ''{"type": "object", "properties": {"title": {"type": "string"}}}'')';
   END IF;
   -- One registration at a time: specs reference each other and share API schemas.
-  PERFORM pg_advisory_xact_lock(hashtext('specstar.register_spec'));
-  v_context := jsonb_build_object(
-    'default_api_schema', coalesce(nullif(current_setting('specstar.api_schema', true), ''), 'api'),
-    'specs', coalesce((SELECT jsonb_agg(s.name ORDER BY s.name) FROM specstar.spec s WHERE s.name <> register_spec.name), '[]'::jsonb),
+  PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('specstar.register_spec'));
+  v_context := pg_catalog.jsonb_build_object(
+    'default_api_schema', coalesce(nullif(pg_catalog.current_setting('specstar.api_schema', true), ''), 'api'),
+    'specs', coalesce((SELECT pg_catalog.jsonb_agg(s.name ORDER BY s.name) FROM specstar.spec s WHERE s.name <> register_spec.name), '[]'::jsonb),
     'read_roles', specstar._role_list('specstar.read_roles'),
     'write_roles', specstar._role_list('specstar.write_roles'));
-  v_check := specstar._plan(register_spec.name, register_spec.schema, coalesce(register_spec.options, '{}'::jsonb), v_context);
+  v_check := specstar._plan(register_spec.name, register_spec.schema, v_options, v_context);
   IF NOT (v_check ->> 'ok')::boolean THEN
     PERFORM specstar._raise_spec_errors(register_spec.name, v_check -> 'errors');
   END IF;
 
-  SELECT v.schema, v.options, v.descriptor, v.version INTO v_current
+  SELECT s.current_vid AS vid, v.schema, v.options, v.descriptor, v.version INTO v_current
     FROM specstar.spec s JOIN specstar.spec_versions v ON v.vid = s.current_vid
    WHERE s.name = register_spec.name;
   IF FOUND THEN
     IF v_current.schema = register_spec.schema AND v_current.options = v_check -> 'options' THEN
       RETURN v_current.descriptor;
     END IF;
-    RAISE EXCEPTION USING ERRCODE = 'PT409',
-      MESSAGE = format('spec %s is already registered (version %s) with a different schema or options', register_spec.name, v_current.version),
-      DETAIL = jsonb_build_object('registered', jsonb_build_object('schema', v_current.schema, 'options', v_current.options))::text,
-      HINT = format('Changing a registered spec is not supported yet. Register it under another name, or SELECT specstar.drop_spec(%L, drop_data => true) and register it again.', register_spec.name);
-  END IF;
-
-  v_vid := nextval('specstar.spec_versions_vid_seq');
-  v_plan := specstar._plan(register_spec.name, register_spec.schema, coalesce(register_spec.options, '{}'::jsonb),
-                           v_context || jsonb_build_object('vid', v_vid));
-  FOR v_kind, v_rolname, v_n IN
-    SELECT e.k, r.rolname, r.n
-      FROM jsonb_each(v_plan -> 'descriptor' -> 'roles') AS e(k, list),
-           jsonb_array_elements_text(e.list) WITH ORDINALITY AS r(rolname, n)
-  LOOP
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE pg_roles.rolname = v_rolname) THEN
-      PERFORM specstar._raise_spec_errors(register_spec.name, jsonb_build_array(jsonb_build_object(
-        'path', format('/options/roles/%s/%s', v_kind, v_n - 1),
-        'message', format('/options/roles/%s/%s: role %s does not exist', v_kind, v_n - 1, v_rolname),
-        'hint', 'Create the role first (CREATE ROLE ... NOLOGIN), or name an existing one.')));
+    IF v_check ->> 'version' = v_current.version THEN
+      RAISE EXCEPTION USING ERRCODE = 'PT409',
+        MESSAGE = pg_catalog.format('spec %s version %s is registered with a different schema or options', register_spec.name, v_current.version),
+        DETAIL = pg_catalog.jsonb_build_object('registered', pg_catalog.jsonb_build_object('schema', v_current.schema, 'options', v_current.options))::text,
+        HINT = pg_catalog.format('A changed spec needs a new version: options {"version": "%s"} (with "migrate" when stored documents must change). See docs/drafts-and-migrations.md.',
+                                 CASE WHEN v_current.version ~ '^[0-9]+$' THEN (v_current.version::numeric + 1)::text ELSE v_current.version || '.1' END);
     END IF;
-  END LOOP;
-
-  IF to_regnamespace(quote_ident(v_plan ->> 'api_schema')) IS NULL THEN
-    EXECUTE format('CREATE SCHEMA %I', v_plan ->> 'api_schema');
-    -- the first line is PostgREST's OpenAPI title, the rest its description
-    EXECUTE format('COMMENT ON SCHEMA %I IS %L', v_plan ->> 'api_schema',
-      E'specstar API\nResources defined by JSON Schemas (specstar.register_spec). Every change is a revision: '
-      || E'see <resource>_revision, and the RPCs <resource>_at, _as_of, _diff, _rollback, _restore and _patch.');
+    IF EXISTS (SELECT 1 FROM specstar.spec_versions v WHERE v.spec = register_spec.name AND v.version = v_check ->> 'version') THEN
+      RAISE EXCEPTION USING ERRCODE = 'PT409',
+        MESSAGE = pg_catalog.format('spec %s: version %s was registered before; the current version is %s', register_spec.name, v_check ->> 'version', v_current.version),
+        HINT = 'Versions only move forward: register the schema under a version label not used before (SELECT version FROM specstar.spec_versions WHERE spec = ... lists them).';
+    END IF;
+    RETURN specstar._evolve_spec(register_spec.name, register_spec.schema, v_options, v_check, v_context, v_current.vid, v_current.version);
   END IF;
-  INSERT INTO specstar.spec_versions (vid, spec, version, schema, options, descriptor, drop_statements)
+
+  IF v_check -> 'options' ? 'migrate' THEN
+    v_migrate := specstar._resolve_migrate(register_spec.name, v_check -> 'options' ->> 'migrate');
+  END IF;
+  v_vid := pg_catalog.nextval('specstar.spec_versions_vid_seq');
+  v_plan := specstar._plan(register_spec.name, register_spec.schema, v_options, v_context || pg_catalog.jsonb_build_object('vid', v_vid));
+  PERFORM specstar._check_roles(register_spec.name, v_plan -> 'descriptor');
+  PERFORM specstar._ensure_api_schema(v_plan ->> 'api_schema');
+  INSERT INTO specstar.spec_versions (vid, spec, version, schema, options, descriptor, drop_statements, migrate)
   VALUES (v_vid, register_spec.name, v_plan ->> 'version', register_spec.schema, v_plan -> 'options', v_plan -> 'descriptor',
-          ARRAY(SELECT jsonb_array_elements_text(v_plan -> 'drop')));
+          ARRAY(SELECT pg_catalog.jsonb_array_elements_text(v_plan -> 'drop')), v_migrate);
   INSERT INTO specstar.spec (name, current_vid, api_schema)
   VALUES (register_spec.name, v_vid, v_plan ->> 'api_schema');
-  FOR v_stmt IN SELECT jsonb_array_elements_text(v_plan -> 'create') LOOP
-    EXECUTE v_stmt;
-  END LOOP;
+  PERFORM specstar._execute(v_plan -> 'create');
   PERFORM specstar._notify_pgrst();
   RETURN v_plan -> 'descriptor';
 END
 $$;
 COMMENT ON FUNCTION specstar.register_spec(text, jsonb, jsonb) IS 'Register a JSON Schema as a versioned resource; returns the descriptor of what was created.';
 
--- Drops every object a spec created. Refuses while the spec holds resources or history,
+-- Evolves a registered spec to a new version in one transaction (DESIGN §6), called by
+-- register_spec. Without options.migrate only compatible changes pass (PT409 lists the
+-- others). With it, every live resource gets a `migrate` revision holding its document as
+-- the function returns it, and every draft is rewritten in place; a returned document that
+-- fails the new version aborts everything (PT422 naming the resource). Old revisions keep
+-- their stored data and schema_version: readers pass them through specstar._upgrade.
+CREATE FUNCTION specstar._evolve_spec(name text, schema jsonb, options jsonb, checked jsonb, context jsonb,
+                                      current_vid bigint, current_version text) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_spec text := _evolve_spec.name;
+  v_version text := checked ->> 'version';
+  v_migrate text;
+  v_as_is jsonb;
+  v_vid bigint;
+  v_plan jsonb;
+  v_evolve jsonb;
+  v_list text;
+  v_detail jsonb;
+  v_col text;
+  v_live bigint;
+  v_drafts bigint;
+  v_declared text[];
+  v_bad record;
+BEGIN
+  IF checked -> 'options' ? 'migrate' THEN
+    v_migrate := specstar._resolve_migrate(v_spec, checked -> 'options' ->> 'migrate');
+  END IF;
+  -- versions whose documents read unchanged under the new one: none when it migrates,
+  -- else every version since the last one that did
+  v_as_is := CASE WHEN v_migrate IS NOT NULL THEN '[]'::jsonb ELSE (
+    SELECT coalesce(jsonb_agg(v.version ORDER BY v.vid), '[]'::jsonb) FROM specstar.spec_versions v
+     WHERE v.spec = v_spec
+       AND v.vid >= coalesce((SELECT max(m.vid) FROM specstar.spec_versions m WHERE m.spec = v_spec AND m.migrate IS NOT NULL), 0))
+  END;
+  v_vid := nextval('specstar.spec_versions_vid_seq');
+  v_plan := specstar._plan(v_spec, _evolve_spec.schema, _evolve_spec.options, context || jsonb_build_object(
+    'vid', v_vid,
+    'as_is_versions', v_as_is,
+    'current', (SELECT jsonb_build_object('vid', v.vid, 'schema', v.schema, 'options', v.options)
+                  FROM specstar.spec_versions v WHERE v.vid = current_vid)));
+  IF NOT (v_plan ->> 'ok')::boolean THEN
+    PERFORM specstar._raise_spec_errors(v_spec, v_plan -> 'errors');
+  END IF;
+  v_evolve := v_plan -> 'evolve';
+
+  IF v_migrate IS NULL THEN
+    SELECT string_agg(format('%s (%s)', c ->> 'path', c ->> 'what'), ', ' ORDER BY c ->> 'path'), jsonb_agg(c ORDER BY c ->> 'path')
+      INTO v_list, v_detail
+      FROM jsonb_array_elements(v_evolve -> 'changes') c WHERE (c ->> 'needs_migrate')::boolean;
+    IF v_list IS NOT NULL THEN
+      RAISE EXCEPTION USING ERRCODE = 'PT409',
+        MESSAGE = format('spec %s cannot change from version %s to %s without a migrate function: %s', v_spec, current_version, v_version, v_list),
+        DETAIL = v_detail::text,
+        HINT = format('Write a function (doc jsonb) RETURNS jsonb that turns a version %s document into a version %s one, and name it in the options: {"version": "%s", "migrate": "my_fn"}.',
+                      current_version, v_version, v_version);
+    END IF;
+    -- a removed property may go without a migrate function only while it holds no data
+    FOR v_col IN SELECT jsonb_array_elements_text(v_evolve -> 'removed') LOOP
+      EXECUTE format('SELECT count(*) FROM specstar_data.%I t WHERE t.%I IS NOT NULL', v_spec, v_col) INTO v_live;
+      EXECUTE format('SELECT count(*) FROM specstar_data.%I t WHERE t.%I IS NOT NULL', v_spec || '_draft', v_col) INTO v_drafts;
+      IF v_live + v_drafts > 0 THEN
+        RAISE EXCEPTION USING ERRCODE = 'PT409',
+          MESSAGE = format('spec %s cannot drop property %s in version %s: %s resource(s) and %s draft(s) hold a value',
+                           v_spec, v_col, v_version, v_live, v_drafts),
+          DETAIL = jsonb_build_object('path', '/properties/' || replace(replace(v_col, '~', '~0'), '/', '~1'),
+                                      'resources', v_live, 'drafts', v_drafts)::text,
+          HINT = format('Name a migrate function that moves or drops the value ({"version": "%s", "migrate": "my_fn"}), or clear it first.', v_version);
+      END IF;
+    END LOOP;
+  END IF;
+
+  PERFORM specstar._check_roles(v_spec, v_plan -> 'descriptor');
+  PERFORM specstar._ensure_api_schema(v_plan ->> 'api_schema');
+  INSERT INTO specstar.spec_versions (vid, spec, version, schema, options, descriptor, drop_statements, migrate)
+  VALUES (v_vid, v_spec, v_version, _evolve_spec.schema, v_plan -> 'options', v_plan -> 'descriptor',
+          ARRAY(SELECT jsonb_array_elements_text(v_plan -> 'drop')), v_migrate);
+  -- nobody writes while the data moves
+  EXECUTE format('LOCK TABLE specstar_data.%I, specstar_data.%I, specstar_data.%I IN ACCESS EXCLUSIVE MODE',
+                 v_spec, v_spec || '_revision', v_spec || '_draft');
+
+  IF v_migrate IS NOT NULL THEN
+    -- every document through the migrate function, checked against the new version,
+    -- before anything changes
+    -- (left over only when an earlier evolution in this transaction failed in a subtransaction)
+    IF to_regclass('pg_temp.specstar_migrated') IS NOT NULL THEN
+      DROP TABLE pg_temp.specstar_migrated;
+    END IF;
+    IF to_regclass('pg_temp.specstar_migrated_drafts') IS NOT NULL THEN
+      DROP TABLE pg_temp.specstar_migrated_drafts;
+    END IF;
+    EXECUTE format(
+      'CREATE TEMP TABLE specstar_migrated ON COMMIT DROP AS
+         SELECT t.id, t.revision, t._parent, t._op, t._message, t._version, t.created_at, t.created_by,
+                t.updated_at, t.updated_by, x.old_data, %s(x.old_data) AS data
+           FROM specstar_data.%I t CROSS JOIN LATERAL (SELECT specstar._doc(t, %s) AS old_data) x',
+      v_migrate, v_spec, current_vid);
+    EXECUTE format(
+      'CREATE TEMP TABLE specstar_migrated_drafts ON COMMIT DROP AS
+         SELECT d.id, %s(specstar._draft_doc(to_jsonb(d))) AS data FROM specstar_data.%I d',
+      v_migrate, v_spec || '_draft');
+    v_declared := ARRAY(SELECT p ->> 'name' FROM jsonb_array_elements(v_plan -> 'descriptor' -> 'properties') p);
+    FOR v_bad IN
+      SELECT x.kind, x.id, x.errors FROM (
+        SELECT 1 AS n, 'resource' AS kind, m.id, specstar._migrated_errors(v_spec, v_vid, m.data, v_declared, false) AS errors
+          FROM pg_temp.specstar_migrated m
+        UNION ALL
+        SELECT 2, 'draft', d.id, specstar._migrated_errors(v_spec, v_vid, d.data, v_declared, true)
+          FROM pg_temp.specstar_migrated_drafts d) x
+       WHERE x.errors IS NOT NULL ORDER BY x.n, x.id LIMIT 1
+    LOOP
+      PERFORM specstar._raise_invalid(v_spec, v_bad.errors,
+        format('%s %s%s as %s returns it for version %s', v_spec, CASE WHEN v_bad.kind = 'draft' THEN 'draft ' ELSE '' END,
+               v_bad.id, v_migrate, v_version));
+    END LOOP;
+    -- the revisions being superseded go to the history as they are (old version, old data)
+    PERFORM set_config('specstar.internal_history_write', 'on', true);
+    EXECUTE format(
+      'INSERT INTO specstar_data.%I (id, revision, parent_revision, op, data, schema_version, valid_from, valid_to,
+                                     changed_by, message, created_at, created_by)
+       SELECT m.id, m.revision, m._parent, m._op, m.old_data, m._version, m.updated_at, greatest(now(), m.updated_at),
+              m.updated_by, m._message, m.created_at, m.created_by FROM pg_temp.specstar_migrated m',
+      v_spec || '_revision');
+    PERFORM set_config('specstar.internal_history_write', '', true);
+  END IF;
+
+  PERFORM specstar._execute(v_evolve -> 'drop_behaviour');
+  PERFORM specstar._execute(v_evolve -> 'before');
+  IF v_migrate IS NOT NULL THEN
+    EXECUTE v_evolve ->> 'rewrite_live'
+      USING coalesce(specstar.current_message(), format('migrated from version %s to %s by %s', current_version, v_version, v_migrate));
+    EXECUTE v_evolve ->> 'rewrite_drafts';
+    DROP TABLE pg_temp.specstar_migrated, pg_temp.specstar_migrated_drafts;
+  END IF;
+  PERFORM specstar._execute(v_evolve -> 'after');
+  PERFORM specstar._execute(v_evolve -> 'create_behaviour');
+  UPDATE specstar.spec s SET current_vid = v_vid, api_schema = v_plan ->> 'api_schema' WHERE s.name = v_spec;
+  PERFORM specstar._notify_pgrst();
+  RETURN v_plan -> 'descriptor';
+END
+$$;
+
+-- Why a migrated document cannot be stored under spec version vid (NULL: it can).
+CREATE FUNCTION specstar._migrated_errors(spec text, vid bigint, doc jsonb, declared text[], draft boolean) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+  SELECT CASE
+    WHEN jsonb_typeof(doc) IS DISTINCT FROM 'object' THEN jsonb_build_array(jsonb_build_object(
+      'path', '', 'keyword', 'type',
+      'message', format('the migrate function returned %s, not a JSON object', coalesce(jsonb_typeof(doc), 'NULL'))))
+    ELSE coalesce(specstar._undeclared(spec, doc, declared),
+                  CASE WHEN draft THEN specstar._validate_draft(vid, doc) ELSE specstar._validate(vid, doc) END)
+  END
+$$;
+
+-- Drops every object a spec created. Refuses while the spec holds resources, history or drafts,
 -- unless drop_data => true, and while another spec references it.
 CREATE FUNCTION specstar.drop_spec(name text, drop_data boolean DEFAULT false) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -94,7 +291,7 @@ DECLARE
   v_refs text;
   v_live bigint;
   v_history bigint;
-  v_stmt text;
+  v_drafts bigint;
 BEGIN
   PERFORM pg_advisory_xact_lock(hashtext('specstar.register_spec'));
   v_spec := specstar._spec(drop_spec.name);
@@ -109,15 +306,14 @@ BEGIN
   IF NOT coalesce(drop_spec.drop_data, false) THEN
     EXECUTE format('SELECT count(*) FROM specstar_data.%I', v_spec.name) INTO v_live;
     EXECUTE format('SELECT count(*) FROM specstar_data.%I', v_spec.name || '_revision') INTO v_history;
-    IF v_live > 0 OR v_history > 0 THEN
+    EXECUTE format('SELECT count(*) FROM specstar_data.%I', v_spec.name || '_draft') INTO v_drafts;
+    IF v_live > 0 OR v_history > 0 OR v_drafts > 0 THEN
       RAISE EXCEPTION USING ERRCODE = 'PT409',
-        MESSAGE = format('spec %s still holds %s resource(s) and %s past revision(s)', v_spec.name, v_live, v_history),
+        MESSAGE = format('spec %s still holds %s resource(s), %s past revision(s) and %s draft(s)', v_spec.name, v_live, v_history, v_drafts),
         HINT = format('SELECT specstar.drop_spec(%L, drop_data => true) deletes them with the spec.', v_spec.name);
     END IF;
   END IF;
-  FOR v_stmt IN SELECT unnest(v.drop_statements) FROM specstar.spec_versions v WHERE v.vid = v_spec.current_vid LOOP
-    EXECUTE v_stmt;
-  END LOOP;
+  PERFORM specstar._execute(to_jsonb(v.drop_statements)) FROM specstar.spec_versions v WHERE v.vid = v_spec.current_vid;
   DELETE FROM specstar.spec_versions v WHERE v.spec = v_spec.name;
   DELETE FROM specstar.spec s WHERE s.name = v_spec.name;
   PERFORM specstar._notify_pgrst();
@@ -141,6 +337,8 @@ BEGIN
   EXECUTE format('DELETE FROM specstar_data.%I h WHERE h.id = $1', purge.spec || '_revision') USING purge.id;
   GET DIAGNOSTICS v_erased = ROW_COUNT;
   PERFORM set_config('specstar.internal_history_write', '', true);
+  -- an erased resource leaves no working copy behind either
+  EXECUTE format('DELETE FROM specstar_data.%I d WHERE d.id = $1', purge.spec || '_draft') USING purge.id;
   IF v_erased = 0 THEN
     RAISE EXCEPTION USING ERRCODE = 'PT404',
       MESSAGE = format('%s %s not found', purge.spec, purge.id),
@@ -185,6 +383,7 @@ COMMENT ON FUNCTION specstar.prune(text, uuid, integer) IS 'Keep the newest keep
 
 -- Administration is for the owner and superusers; users reach specs through the API schema.
 REVOKE ALL ON FUNCTION specstar.register_spec(text, jsonb, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION specstar._evolve_spec(text, jsonb, jsonb, jsonb, jsonb, bigint, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION specstar.drop_spec(text, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION specstar.purge(text, uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION specstar.prune(text, uuid, integer) FROM PUBLIC;

@@ -47,7 +47,14 @@ fn plan(name: &str, schema: JsonB, options: JsonB, context: JsonB) -> JsonB {
 /// `{path, keyword, message}`. The compiled schema is cached for the backend's lifetime.
 #[pg_extern(name = "_validate", stable, strict, parallel_safe)]
 fn validate(vid: i64, doc: JsonB) -> Option<JsonB> {
-    validator_cache::validate(vid, &doc.0).map(JsonB)
+    validator_cache::validate(vid, &doc.0, false).map(JsonB)
+}
+
+/// Validate a draft against spec version `vid`: types and formats, not the top-level
+/// `required` (publishing checks the whole spec). NULL when valid, else the errors.
+#[pg_extern(name = "_validate_draft", stable, strict, parallel_safe)]
+fn validate_draft(vid: i64, doc: JsonB) -> Option<JsonB> {
+    validator_cache::validate(vid, &doc.0, true).map(JsonB)
 }
 
 /// RFC 6902 patch from one document to another.
@@ -66,16 +73,22 @@ fn json_patch(doc: JsonB, patch: JsonB) -> JsonB {
 }
 
 /// The PT422 error for a document's validation errors, worded as the revision trigger
-/// words it (raised by `specstar._raise`).
-#[pg_extern(name = "_error_invalid", immutable, strict, parallel_safe)]
-fn error_invalid(spec: &str, errors: JsonB) -> JsonB {
-    let errors: Vec<specstar_core::document::DocError> = serde_json::from_value(errors.0).unwrap_or_default();
+/// words it (raised by `specstar._raise`). `subject` names the document when it is not a spec's plain document (a draft, a
+/// migrated document).
+#[pg_extern(name = "_error_invalid", immutable, parallel_safe)]
+fn error_invalid(spec: &str, errors: Option<JsonB>, subject: default!(Option<&str>, "NULL")) -> JsonB {
+    let errors = errors.map(|e| e.0).unwrap_or(serde_json::Value::Null);
+    let errors: Vec<specstar_core::document::DocError> = serde_json::from_value(errors).unwrap_or_default();
     let errors = if errors.is_empty() {
         vec![specstar_core::document::DocError { path: String::new(), keyword: "$schema".into(), message: "invalid document".into() }]
     } else {
         errors
     };
-    JsonB(specstar_core::errors::to_json(&specstar_core::errors::invalid_document(spec, &errors)))
+    let raise = match subject {
+        Some(subject) => specstar_core::errors::invalid_subject(spec, subject, &errors),
+        None => specstar_core::errors::invalid_document(spec, &errors),
+    };
+    JsonB(specstar_core::errors::to_json(&raise))
 }
 
 /// The PT409 error for a stale revision.

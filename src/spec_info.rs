@@ -33,6 +33,8 @@ pub struct SystemColumns {
     pub parent: usize,
     pub op: usize,
     pub message: usize,
+    /// the spec version the current revision was written under
+    pub version: usize,
 }
 
 pub struct SpecInfo {
@@ -153,6 +155,7 @@ unsafe fn load(rel: pg_sys::Relation, spec: &str, vid: i64) -> SpecInfo {
             parent: index_of("_parent"),
             op: index_of("_op"),
             message: index_of("_message"),
+            version: index_of("_version"),
         };
         let validator = crate::validator_cache::load(vid).unwrap_or_else(|e| error!("specstar: {e}"));
         let history = specstar_core::names::qualified(specstar_core::ddl::DATA_SCHEMA, &format!("{spec}_revision"));

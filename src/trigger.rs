@@ -249,6 +249,12 @@ unsafe fn superseded(info: &SpecInfo, old: &Row, data: Datum, version: Datum, va
     h
 }
 
+/// The spec version a live row's revision was written under (kept through compatible
+/// evolutions, which rewrite no row).
+fn written_under(info: &SpecInfo, row: &Row) -> Datum {
+    row.get(info.sys.version).unwrap_or_else(|| session::text_datum(&info.version))
+}
+
 /// What the history knows about an id that was not freshly generated.
 enum Known {
     /// no live row, no history: a new resource
@@ -345,7 +351,7 @@ unsafe fn on_insert(info: &SpecInfo, rel: pg_sys::Relation, tuple: pg_sys::HeapT
                 }
                 ch.set(s.parent, None);
                 ch.set(s.revision, Some(Datum::from(given.unwrap_or(1))));
-                ch.set(s.op, Some(session::text_datum("create")));
+                ch.set(s.op, Some(session::text_datum(session::internal_op(&["publish"]).unwrap_or("create"))));
                 ch.set(s.created_at, Some(Datum::from(now)));
                 ch.set(s.created_by, Some(session::text_datum(&actor)));
                 ch.set(s.updated_at, Some(Datum::from(now)));
@@ -357,7 +363,7 @@ unsafe fn on_insert(info: &SpecInfo, rel: pg_sys::Relation, tuple: pg_sys::HeapT
                         return Err(errors::deleted_meanwhile(&info.name, &id_text(), tomb_revision.into(), r.into()));
                     }
                 }
-                let op = session::internal_op(&["restore", "rollback"]).unwrap_or("create");
+                let op = session::internal_op(&["restore", "rollback", "publish"]).unwrap_or("create");
                 ch.set(s.parent, Some(Datum::from(tomb_revision)));
                 ch.set(s.revision, Some(Datum::from(tomb_revision + 1)));
                 ch.set(s.op, Some(session::text_datum(op)));
@@ -368,6 +374,7 @@ unsafe fn on_insert(info: &SpecInfo, rel: pg_sys::Relation, tuple: pg_sys::HeapT
         }
         ch.set(s.updated_by, Some(session::text_datum(&actor)));
         ch.set(s.message, text_opt(req.message.as_deref()));
+        ch.set(s.version, Some(session::text_datum(&info.version)));
         Ok(ch.apply(tuple, rel))
     }
 }
@@ -433,12 +440,11 @@ unsafe fn on_update(info: &SpecInfo, rel: pg_sys::Relation, old_tuple: pg_sys::H
         validate(info, &document(info, &new))?;
         let now = pg_sys::GetCurrentTransactionStartTimestamp().max(old.i64(s.updated_at).unwrap_or(i64::MIN));
         let data = compressed(jsonb_build::document(info, &old.values, &old.nulls));
-        let version = session::text_datum(&info.version);
-        insert_history(info, &mut [superseded(info, &old, data, version, Datum::from(now))]);
+        insert_history(info, &mut [superseded(info, &old, data, written_under(info, &old), Datum::from(now))]);
 
         let mut ch = Changes::new(info.natts);
         let revision = old.i32(s.revision).expect("revision is NOT NULL");
-        let op = session::internal_op(&["rollback"]).unwrap_or("update");
+        let op = session::internal_op(&["rollback", "publish"]).unwrap_or("update");
         ch.set(s.revision, Some(Datum::from(revision + 1)));
         ch.set(s.parent, Some(Datum::from(revision)));
         ch.set(s.op, Some(session::text_datum(op)));
@@ -447,6 +453,7 @@ unsafe fn on_update(info: &SpecInfo, rel: pg_sys::Relation, old_tuple: pg_sys::H
         ch.set(s.created_by, old.get(s.created_by));
         ch.set(s.updated_at, Some(Datum::from(now)));
         ch.set(s.updated_by, Some(session::text_datum(&session::actor())));
+        ch.set(s.version, Some(session::text_datum(&info.version)));
         Ok(ch.apply(new_tuple, rel))
     }
 }
@@ -459,7 +466,7 @@ unsafe fn on_delete(info: &SpecInfo, rel: pg_sys::Relation, tuple: pg_sys::HeapT
         check_if_match(info, &req, &uuid_string(old.get(s.id).expect("id is NOT NULL")), old.i64(s.revision))?;
         let now = pg_sys::GetCurrentTransactionStartTimestamp().max(old.i64(s.updated_at).unwrap_or(i64::MIN));
         let data = compressed(jsonb_build::document(info, &old.values, &old.nulls));
-        let version = session::text_datum(&info.version);
+        let version = written_under(info, &old);
         let last = superseded(info, &old, data, version, Datum::from(now));
         let revision = old.i32(s.revision).expect("revision is NOT NULL");
         let mut tomb = HistoryRow::new();

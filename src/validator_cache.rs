@@ -1,5 +1,6 @@
 //! Per-backend cache of compiled spec schemas, keyed by the catalog id of a spec version
-//! (`specstar.spec_versions.vid`, never reused), so a schema is compiled once per backend.
+//! (`specstar.spec_versions.vid`, never reused) and by whether it checks a draft (see
+//! `specstar_core::document::draft_schema`), so a schema is compiled once per backend.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -11,11 +12,15 @@ use serde_json::{json, Value};
 use specstar_core::document::DocValidator;
 
 thread_local! {
-    static CACHE: RefCell<HashMap<i64, Rc<DocValidator>>> = RefCell::new(HashMap::new());
+    static CACHE: RefCell<HashMap<(i64, bool), Rc<DocValidator>>> = RefCell::new(HashMap::new());
 }
 
 pub fn load(vid: i64) -> Result<Rc<DocValidator>, String> {
-    if let Some(v) = CACHE.with(|c| c.borrow().get(&vid).cloned()) {
+    load_for(vid, false)
+}
+
+fn load_for(vid: i64, draft: bool) -> Result<Rc<DocValidator>, String> {
+    if let Some(v) = CACHE.with(|c| c.borrow().get(&(vid, draft)).cloned()) {
         return Ok(v);
     }
     let schema = Spi::get_one_with_args::<JsonB>(
@@ -25,14 +30,15 @@ pub fn load(vid: i64) -> Result<Rc<DocValidator>, String> {
     .ok()
     .flatten()
     .ok_or_else(|| format!("spec version {vid} is not registered"))?;
-    let compiled = Rc::new(DocValidator::compile(&schema.0)?);
-    CACHE.with(|c| c.borrow_mut().insert(vid, compiled.clone()));
+    let schema = if draft { specstar_core::document::draft_schema(&schema.0) } else { schema.0 };
+    let compiled = Rc::new(DocValidator::compile(&schema)?);
+    CACHE.with(|c| c.borrow_mut().insert((vid, draft), compiled.clone()));
     Ok(compiled)
 }
 
 /// `None` when `doc` is valid; otherwise the errors as a JSON array.
-pub fn validate(vid: i64, doc: &Value) -> Option<Value> {
-    match load(vid) {
+pub fn validate(vid: i64, doc: &Value, draft: bool) -> Option<Value> {
+    match load_for(vid, draft) {
         Err(message) => Some(json!([{ "path": "", "keyword": "$schema", "message": message }])),
         Ok(v) => {
             let errors = v.errors(doc);

@@ -21,6 +21,19 @@ pub struct DocError {
     pub message: String,
 }
 
+/// Top-level keywords a draft need not satisfy yet: a draft is checked for types and
+/// formats on save, and against the whole spec when it is published.
+const DRAFT_RELAXED: &[&str] = &["required", "dependentRequired", "minProperties"];
+
+/// The schema drafts are checked against: the spec without its top-level
+/// [`DRAFT_RELAXED`] keywords (nested objects keep theirs).
+pub fn draft_schema(schema: &Value) -> Value {
+    match schema {
+        Value::Object(o) => Value::Object(o.iter().filter(|(k, _)| !DRAFT_RELAXED.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect()),
+        other => other.clone(),
+    }
+}
+
 /// A compiled spec schema.
 pub struct DocValidator {
     inner: jsonschema::Validator,
@@ -118,5 +131,21 @@ mod tests {
         let v = DocValidator::compile(&json!({"type": "array", "items": {"type": "string"}})).unwrap();
         let doc = Value::Array((0..100).map(|i| json!(i)).collect());
         assert_eq!(v.errors(&doc).len(), MAX_ERRORS);
+    }
+
+    #[test]
+    fn drafts_skip_required_only() {
+        let schema = json!({
+            "type": "object",
+            "properties": {"title": {"type": "string"}, "at": {"type": "string", "format": "date-time"},
+                           "meta": {"type": "object", "properties": {"k": {"type": "string"}}, "required": ["k"]}},
+            "required": ["title"]
+        });
+        let v = DocValidator::compile(&draft_schema(&schema)).unwrap();
+        assert!(v.errors(&json!({})).is_empty());
+        assert_eq!(v.errors(&json!({"title": 3}))[0].keyword, "type");
+        assert_eq!(v.errors(&json!({"at": "yesterday"}))[0].keyword, "format");
+        assert_eq!(v.errors(&json!({"meta": {}}))[0].path, "/meta/k");
+        assert!(!DocValidator::compile(&schema).unwrap().errors(&json!({})).is_empty());
     }
 }

@@ -19,11 +19,16 @@ pub struct Raise {
 
 /// PT422: a document fails its spec.
 pub fn invalid_document(spec: &str, errors: &[DocError]) -> Raise {
+    invalid_subject(spec, &format!("{spec} document"), errors)
+}
+
+/// PT422 for a document named by `subject` (a draft, a migrated document) of `spec`.
+pub fn invalid_subject(spec: &str, subject: &str, errors: &[DocError]) -> Raise {
     let first = &errors[0];
     let path = if first.path.is_empty() { "/" } else { first.path.as_str() };
     Raise {
         sqlstate: "PT422",
-        message: format!("{spec} document is invalid at {path}: {}", first.message),
+        message: format!("{subject} is invalid at {path}: {}", first.message),
         detail: Some(serde_json::to_string(errors).expect("errors serialize")),
         hint: Some(format!(
             "Fix the value at {path} (JSON Schema keyword \"{}\"); DETAIL lists all {} error(s). The spec: SELECT schema FROM specstar.specs WHERE name = '{spec}'.",

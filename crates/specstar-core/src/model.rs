@@ -126,6 +126,19 @@ pub struct Context {
     pub write_roles: Vec<String>,
     /// Catalog id of the spec version being created; only needed to generate DDL.
     pub vid: Option<i64>,
+    /// The version registered now, when the spec evolves.
+    pub current: Option<CurrentVersion>,
+    /// Earlier version labels whose stored documents read as they are under the new version
+    /// (no migrate function since); documents of other versions pass through the chain.
+    pub as_is_versions: Vec<String>,
+}
+
+/// The registered version of a spec that is evolving.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CurrentVersion {
+    pub vid: i64,
+    pub schema: Value,
+    pub options: Value,
 }
 
 /// A checked spec.

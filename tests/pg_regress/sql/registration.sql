@@ -35,7 +35,7 @@ SELECT specstar.register_spec('note', '{"type": "object", "properties": {"text":
 -- the same schema with different options
 SELECT specstar.register_spec('note', '{"title": "Note", "description": "A short note.", "type": "object",
   "properties": {"pinned": {"type": "boolean", "default": false}, "text": {"type": "string", "description": "What the note says"}},
-  "required": ["text"]}', '{"version": "2"}');
+  "required": ["text"]}', '{"version": "1", "search": {"language": "simple"}}');
 \echo :LAST_ERROR_SQLSTATE
 
 -- the options are a documented struct

@@ -80,8 +80,8 @@ REVOKE ALL ON api.doc, specstar_data.doc FROM regress_doc_writer;
 REVOKE ALL ON SCHEMA api, specstar_data FROM regress_doc_writer;
 DROP ROLE regress_doc_writer;
 
--- the operation label is specstar's: a session cannot make an update look like something else
-SET specstar.internal_op = 'publish';
+-- the operation label is specstar's: a session cannot invent one (migrate revisions are written by register_spec only)
+SET specstar.internal_op = 'migrate';
 UPDATE api.doc SET n = 7 WHERE id = '00000000-0000-0000-0000-000000000002';
 RESET specstar.internal_op;
 SELECT revision, op FROM api.doc_revision WHERE id = '00000000-0000-0000-0000-000000000002' ORDER BY revision;

@@ -1,6 +1,7 @@
 CREATE FUNCTION {{fn_restore}}(id uuid)
 RETURNS {{view}} LANGUAGE plpgsql VOLATILE AS $specstar$
--- Brings a deleted resource back with the data of its tombstone, as a new revision.
+-- Brings a deleted resource back with the data of its tombstone (read through the migrate
+-- functions of later spec versions), as a new revision.
 DECLARE
   v_data jsonb;
   v_row {{view}};
@@ -12,7 +13,7 @@ BEGIN
       HINT = format('Only deleted resources can be restored; %s_rollback returns to an earlier revision.', {{spec}});
   END IF;
   -- without a live row, the newest revision is the tombstone
-  SELECT h.data INTO v_data FROM {{history}} h
+  SELECT {{hist_data}} INTO v_data FROM {{history}} h
    WHERE h.id = $1 AND h.op = 'delete' ORDER BY h.revision DESC LIMIT 1;
   IF NOT FOUND THEN
     PERFORM specstar._raise_missing({{spec}}, $1, NULL, NULL);

@@ -13,7 +13,7 @@ BEGIN
     RETURN QUERY
       SELECT {{live_row}} FROM {{table}} t WHERE t.id = $1 AND t.revision = $2
       UNION ALL
-      SELECT {{hist_row}} FROM {{history}} h CROSS JOIN LATERAL jsonb_to_record(h.data) AS d({{coldefs}})
+      SELECT {{hist_row}} FROM {{history}} h CROSS JOIN LATERAL jsonb_to_record({{hist_data}}) AS d({{coldefs}})
        WHERE h.id = $1 AND h.revision = $2;
   ELSE
     RETURN QUERY
@@ -24,7 +24,7 @@ BEGIN
       SELECT {{hist_row}}
         FROM (SELECT * FROM {{history}} h0 WHERE h0.id = $1 AND h0.valid_from <= $3
                ORDER BY h0.revision DESC LIMIT 1) h
-        CROSS JOIN LATERAL jsonb_to_record(h.data) AS d({{coldefs}})
+        CROSS JOIN LATERAL jsonb_to_record({{hist_data}}) AS d({{coldefs}})
        WHERE h.valid_to > $3 AND h.op <> 'delete';
   END IF;
   IF NOT FOUND THEN

@@ -1,0 +1,338 @@
+//! The SQL a spec generates, in two parts so that a spec can evolve:
+//!
+//! - **storage** ([`storage`]): the live table, the history and the drafts, with their
+//!   columns, constraints and indexes — kept (and altered) when a spec evolves;
+//! - **behaviour** ([`behaviour`]): triggers, API views, RPC functions, comments and grants —
+//!   dropped and created again around every evolution, because they name the spec version
+//!   and its columns.
+//!
+//! Pure string generation; `specstar.register_spec` executes the statements in one
+//! transaction. Trigger and RPC bodies are PL/pgSQL templates (`templates/*.sql`) so that
+//! the SQLSTATEs they raise reach clients unchanged (no Rust frame between raise and client).
+
+pub mod behaviour;
+pub mod storage;
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::model::{ColumnType, Property, SpecModel};
+use crate::names::{ident, literal, qualified};
+
+/// Schema of the storage tables and internal functions.
+pub const DATA_SCHEMA: &str = "specstar_data";
+
+/// Statements to create a spec's objects, and to drop them again (in drop order).
+#[derive(Debug, Clone, Serialize)]
+pub struct Ddl {
+    pub storage: Vec<String>,
+    pub behaviour: Vec<String>,
+    pub drop_behaviour: Vec<String>,
+    pub drop_storage: Vec<String>,
+    pub descriptor: Value,
+}
+
+/// Names of everything a spec creates.
+#[derive(Debug, Clone)]
+pub struct Objects {
+    pub spec: String,
+    pub table: String,
+    pub history: String,
+    pub draft: String,
+    pub view: String,
+    pub revision_view: String,
+    pub draft_view: String,
+    /// computed relationship `revisions(<view>)`: `select=*,revisions(*)` in PostgREST
+    pub fn_revisions: String,
+    pub fn_draft_trigger: String,
+    pub fn_at: String,
+    pub fn_as_of: String,
+    pub fn_diff: String,
+    pub fn_rollback: String,
+    pub fn_restore: String,
+    pub fn_patch: String,
+    pub fn_publish: String,
+    pub fn_discard: String,
+}
+
+impl Objects {
+    pub fn new(spec: &str, api: &str) -> Objects {
+        let data = |suffix: &str| qualified(DATA_SCHEMA, &format!("{spec}{suffix}"));
+        let api_obj = |suffix: &str| qualified(api, &format!("{spec}{suffix}"));
+        Objects {
+            spec: spec.to_string(),
+            table: data(""),
+            history: data("_revision"),
+            draft: data("_draft"),
+            view: api_obj(""),
+            revision_view: api_obj("_revision"),
+            draft_view: api_obj("_draft"),
+            fn_revisions: format!("{}({})", qualified(api, "revisions"), api_obj("")),
+            fn_draft_trigger: data("__draft"),
+            fn_at: api_obj("_at"),
+            fn_as_of: api_obj("_as_of"),
+            fn_diff: api_obj("_diff"),
+            fn_rollback: api_obj("_rollback"),
+            fn_restore: api_obj("_restore"),
+            fn_patch: api_obj("_patch"),
+            fn_publish: api_obj("_publish"),
+            fn_discard: api_obj("_discard"),
+        }
+    }
+}
+
+fn render(template: &str, vars: &[(&str, &str)]) -> String {
+    let mut out = template.to_string();
+    for (key, value) in vars {
+        out = out.replace(&format!("{{{{{key}}}}}"), value);
+    }
+    debug_assert!(!out.contains("{{"), "unfilled placeholder in:\n{out}");
+    out
+}
+
+/// The JSON document of a row of the live table (alias `row`): spec properties only, SQL
+/// NULL meaning "absent". Built by the same Rust code as the history documents.
+pub fn doc_expr(row: &str, vid: i64) -> String {
+    format!("specstar._doc({row}, {vid})")
+}
+
+fn cols(props: &[Property], prefix: &str) -> String {
+    props.iter().map(|p| format!("{prefix}{}", ident(&p.name))).collect::<Vec<_>>().join(", ")
+}
+
+/// A SQL literal for a JSON default in the property's column type.
+pub fn default_sql(value: &Value, ty: ColumnType) -> Option<String> {
+    let scalar = |v: &Value, sql: &str| -> Option<String> {
+        Some(match v {
+            Value::String(s) => format!("{}::{sql}", literal(s)),
+            Value::Number(n) => format!("{}::{sql}", literal(&n.to_string())),
+            Value::Bool(b) => format!("{b}::{sql}"),
+            _ => return None,
+        })
+    };
+    match (value, ty) {
+        (Value::Null, _) => None,
+        (_, ColumnType::Jsonb) => Some(format!("{}::jsonb", literal(&value.to_string()))),
+        (_, ColumnType::Scalar(s)) => scalar(value, s.sql()),
+        (Value::Array(items), ColumnType::Array(s)) if items.is_empty() => Some(format!("'{{}}'::{}[]", s.sql())),
+        (Value::Array(items), ColumnType::Array(s)) => {
+            let elems: Option<Vec<String>> = items.iter().map(|v| scalar(v, s.sql())).collect();
+            Some(format!("ARRAY[{}]::{}[]", elems?.join(", "), s.sql()))
+        }
+        _ => None,
+    }
+}
+
+/// A deterministic name for an object specstar creates on a column, within PostgreSQL's
+/// 63-byte limit (long names keep a prefix and a hash, so they stay unique).
+pub fn object_name(spec: &str, column: &str, suffix: &str) -> String {
+    let full = format!("{spec}_{column}_{suffix}");
+    if full.len() <= 63 {
+        return full;
+    }
+    // FNV-1a: stable across builds, unlike std's hasher
+    let hash = full.bytes().fold(0xcbf29ce484222325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100000001b3));
+    let keep = 63 - suffix.len() - 10;
+    let mut prefix: String = full.chars().take(keep).collect();
+    while prefix.len() > keep {
+        prefix.pop();
+    }
+    format!("{prefix}_{:08x}_{suffix}", hash as u32)
+}
+
+fn dedup<'a>(v: impl IntoIterator<Item = &'a String>) -> Vec<&'a String> {
+    let mut out: Vec<&String> = Vec::new();
+    for s in v {
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    out
+}
+
+/// Every statement for a spec. `vid` is the catalog id of its version; `as_is` the earlier
+/// versions whose documents read unchanged under it (see [`behaviour::create`]).
+pub fn generate(m: &SpecModel, vid: i64, as_is: &[String]) -> Ddl {
+    let o = Objects::new(&m.name, &m.api_schema);
+    let mut storage = storage::tables(m, &o);
+    storage.extend(storage::constraints(m, &o));
+    Ddl {
+        storage,
+        behaviour: behaviour::create(m, &o, vid, as_is),
+        drop_behaviour: behaviour::drop(&o),
+        drop_storage: storage::drop(&o),
+        descriptor: descriptor(m, &o),
+    }
+}
+
+fn descriptor(m: &SpecModel, o: &Objects) -> Value {
+    let unq = |s: &str| s.replace('"', "");
+    json!({
+        "name": m.name,
+        "version": m.version,
+        "api_schema": m.api_schema,
+        "title": m.title,
+        "description": m.description,
+        "storage": {"table": unq(&o.table), "history": unq(&o.history), "drafts": unq(&o.draft)},
+        "api": {
+            "resource": unq(&o.view),
+            "revisions": unq(&o.revision_view),
+            "drafts": unq(&o.draft_view),
+            "functions": [unq(&o.fn_at), unq(&o.fn_as_of), unq(&o.fn_diff), unq(&o.fn_rollback), unq(&o.fn_restore),
+                          unq(&o.fn_patch), unq(&o.fn_publish), unq(&o.fn_discard)],
+        },
+        "properties": m.properties,
+        "roles": {"read": m.read_roles, "write": m.write_roles},
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Context, SpecModel};
+
+    fn model() -> SpecModel {
+        let schema = json!({
+            "type": "object",
+            "title": "Article",
+            "properties": {
+                "title": {"type": "string", "title": "Title", "x-unique": true},
+                "status": {"enum": ["draft", "live"], "default": "draft", "x-index": true},
+                "tags": {"type": "array", "items": {"type": "string"}, "default": ["a", "b"]},
+                "meta": {"type": "object"},
+                "author": {"type": "string", "format": "uuid", "x-ref": "author", "x-on-delete": "set_null"}
+            },
+            "required": ["title"]
+        });
+        let ctx = Context { specs: vec!["author".into()], write_roles: vec!["editor".into()], ..Default::default() };
+        SpecModel::build("article", &schema, &json!({}), &ctx).unwrap()
+    }
+
+    fn all(ddl: &Ddl) -> Vec<String> {
+        [ddl.storage.clone(), ddl.behaviour.clone()].concat()
+    }
+
+    #[test]
+    fn live_table_columns_and_constraints() {
+        let ddl = generate(&model(), 7, &[]);
+        let table = ddl.storage.iter().find(|s| s.starts_with("CREATE TABLE \"specstar_data\".\"article\" ")).unwrap();
+        assert!(table.contains("\"title\" text NOT NULL,"), "{table}");
+        assert!(table.contains("\"status\" text DEFAULT 'draft'::text,"), "{table}");
+        assert!(table.contains("\"tags\" text[] DEFAULT ARRAY['a'::text, 'b'::text]::text[]"), "{table}");
+        assert!(table.contains("\"meta\" jsonb,"), "{table}");
+        assert!(table.contains("_version text NOT NULL"), "{table}");
+        let has = |s: &str| ddl.storage.iter().any(|x| x == s);
+        let t = "ALTER TABLE \"specstar_data\".\"article\"";
+        assert!(has(&format!("{t} ADD CONSTRAINT \"article_title_key\" UNIQUE (\"title\")")));
+        assert!(has(&format!("{t} ADD CONSTRAINT \"article_status_check\" CHECK (\"status\" IN ('draft', 'live'))")));
+        assert!(has(&format!(
+            "{t} ADD CONSTRAINT \"article_author_fkey\" FOREIGN KEY (\"author\") REFERENCES \"specstar_data\".\"author\" (id) ON DELETE SET NULL"
+        )));
+        assert!(has("CREATE INDEX \"article_status_idx\" ON \"specstar_data\".\"article\" (\"status\")"));
+    }
+
+    #[test]
+    fn drafts_have_every_column_nullable_and_no_constraints() {
+        let ddl = generate(&model(), 7, &[]);
+        let draft = ddl.storage.iter().find(|s| s.starts_with("CREATE TABLE \"specstar_data\".\"article_draft\" ")).unwrap();
+        assert!(draft.contains("\"title\" text,"), "{draft}");
+        assert!(draft.contains("base_revision integer"), "{draft}");
+        assert!(!draft.contains("REFERENCES") && !draft.contains("UNIQUE") && !draft.contains("CHECK"), "{draft}");
+        let view = ddl.behaviour.iter().find(|s| s.starts_with("CREATE VIEW \"api\".\"article_draft\"")).unwrap();
+        assert!(view.contains("d.base_revision, d.updated_at, d.updated_by FROM \"specstar_data\".\"article_draft\" d"), "{view}");
+        // drafts are writers' work
+        assert!(ddl.behaviour.iter().any(|s| s
+            == "GRANT SELECT, INSERT, UPDATE, DELETE ON \"api\".\"article_draft\", \"specstar_data\".\"article_draft\" TO \"editor\""));
+    }
+
+    #[test]
+    fn triggers_carry_the_spec_and_version_id() {
+        let ddl = generate(&model(), 7, &[]);
+        for event in ["INSERT", "UPDATE", "DELETE"] {
+            let t = format!(
+                "BEFORE {event} ON \"specstar_data\".\"article\" FOR EACH ROW EXECUTE FUNCTION specstar._revision_trigger('article', '7')"
+            );
+            assert!(ddl.behaviour.iter().any(|s| s.contains(&t)), "{t}");
+        }
+        for s in all(&ddl) {
+            assert!(!s.contains("{{"), "unfilled placeholder: {s}");
+        }
+    }
+
+    #[test]
+    fn documents_come_from_one_function() {
+        let ddl = generate(&model(), 7, &[]);
+        let rv = ddl.behaviour.iter().find(|s| s.starts_with("CREATE VIEW \"api\".\"article_revision\"")).unwrap();
+        assert!(rv.contains("specstar._doc(t, 7)"), "{rv}");
+        assert!(rv.contains("t._version"), "{rv}");
+        assert!(!all(&ddl).iter().any(|s| s.contains("jsonb_build_object")));
+    }
+
+    #[test]
+    fn old_documents_pass_through_the_migrate_chain() {
+        let ddl = generate(&model(), 7, &["0.9".to_string()]);
+        let at = ddl.behaviour.iter().find(|s| s.starts_with("CREATE FUNCTION \"api\".\"article_at\"")).unwrap();
+        assert!(
+            at.contains("CASE WHEN h.schema_version IN ('1', '0.9') THEN h.data ELSE specstar._upgrade('article', h.schema_version, h.data) END"),
+            "{at}"
+        );
+    }
+
+    #[test]
+    fn grants_and_revokes() {
+        let ddl = generate(&model(), 1, &[]);
+        let b = &ddl.behaviour;
+        assert!(b.iter().any(|s| s == "REVOKE ALL ON FUNCTION \"api\".\"article_rollback\" FROM PUBLIC"));
+        assert!(b.iter().any(|s| s == "REVOKE ALL ON FUNCTION \"api\".\"article_publish\" FROM PUBLIC"));
+        assert!(b.iter().any(|s| s == "GRANT INSERT, UPDATE, DELETE ON \"api\".\"article\", \"specstar_data\".\"article\" TO \"editor\""));
+        assert!(b.iter().any(|s| s == "GRANT EXECUTE ON FUNCTION \"api\".\"article_at\" TO \"editor\""));
+        assert!(b.iter().any(|s| s == "GRANT EXECUTE ON FUNCTION \"api\".\"article_publish\" TO \"editor\""));
+    }
+
+    #[test]
+    fn drop_order_reverses_dependencies() {
+        let ddl = generate(&model(), 1, &[]);
+        let drop = [ddl.drop_behaviour.clone(), ddl.drop_storage.clone()].concat();
+        let pos = |needle: &str| drop.iter().position(|s| s.contains(needle)).unwrap_or_else(|| panic!("{needle}"));
+        assert!(pos("DROP FUNCTION \"api\".\"article_at\"") < pos("DROP VIEW \"api\".\"article\""));
+        assert!(pos("DROP FUNCTION \"api\".\"article_publish\"") < pos("DROP VIEW \"api\".\"article\""));
+        assert!(pos("DROP VIEW \"api\".\"article\"") < pos("DROP TABLE \"specstar_data\".\"article\""));
+        assert!(pos("DROP TABLE \"specstar_data\".\"article_revision\"") < pos("DROP TABLE \"specstar_data\".\"article\""));
+        // every behaviour object created is dropped again
+        let created_fns = ddl.behaviour.iter().filter(|s| s.starts_with("CREATE FUNCTION")).count();
+        let dropped_fns = ddl.drop_behaviour.iter().filter(|s| s.starts_with("DROP FUNCTION")).count();
+        assert_eq!(created_fns, dropped_fns);
+    }
+
+    #[test]
+    fn defaults() {
+        use crate::model::Scalar::*;
+        assert_eq!(default_sql(&json!(5), ColumnType::Scalar(Bigint)).unwrap(), "'5'::bigint");
+        assert_eq!(default_sql(&json!(true), ColumnType::Scalar(Boolean)).unwrap(), "true::boolean");
+        assert_eq!(default_sql(&json!("it's"), ColumnType::Scalar(Text)).unwrap(), "'it''s'::text");
+        assert_eq!(default_sql(&json!([]), ColumnType::Array(Bigint)).unwrap(), "'{}'::bigint[]");
+        assert_eq!(default_sql(&json!({"a": null}), ColumnType::Jsonb).unwrap(), "'{\"a\":null}'::jsonb");
+        assert_eq!(default_sql(&Value::Null, ColumnType::Jsonb), None);
+    }
+
+    #[test]
+    fn long_object_names_stay_unique_within_63_bytes() {
+        let long = "p".repeat(60);
+        let a = object_name("article", &long, "key");
+        let b = object_name("article", &format!("{long}x"), "key");
+        assert!(a.len() <= 63 && b.len() <= 63, "{a} {b}");
+        assert_ne!(a, b);
+        assert!(a.ends_with("_key"));
+        assert_eq!(object_name("article", "title", "key"), "article_title_key");
+    }
+
+    #[test]
+    fn descriptor_names_the_objects() {
+        let d = generate(&model(), 1, &[]).descriptor;
+        assert_eq!(d["api"]["resource"], "api.article");
+        assert_eq!(d["api"]["drafts"], "api.article_draft");
+        assert_eq!(d["storage"]["history"], "specstar_data.article_revision");
+        assert_eq!(d["properties"][0]["name"], "author");
+        assert_eq!(d["properties"][0]["type"], "uuid");
+    }
+}

@@ -1,0 +1,132 @@
+//! Storage of a spec: the live table (the current revision of each resource), the history
+//! (superseded revisions and tombstones, append-only) and the drafts (one working copy per
+//! id). Constraints and indexes on spec columns are separate statements with deterministic
+//! names, so that an evolving spec can drop and add them around rewriting its data.
+
+use super::{default_sql, object_name, Objects, DATA_SCHEMA};
+use crate::model::{Property, SpecModel};
+use crate::names::{ident, literal, qualified};
+
+/// `name type [NOT NULL] [DEFAULT ...]` of a property's column (drafts: never NOT NULL).
+pub fn column(p: &Property, draft: bool) -> String {
+    let mut line = format!("{} {}", ident(&p.name), p.column_type.sql());
+    if p.required && !draft {
+        line.push_str(" NOT NULL");
+    }
+    if let Some(d) = p.default.as_ref().and_then(|d| default_sql(d, p.column_type)) {
+        line.push_str(&format!(" DEFAULT {d}"));
+    }
+    line
+}
+
+/// The three tables, their guards and comments.
+pub fn tables(m: &SpecModel, o: &Objects) -> Vec<String> {
+    let spec_lit = literal(&m.name);
+    // specstar.new_id() lets the trigger know an id is fresh (no tombstone to look for)
+    let mut live = vec!["id uuid NOT NULL DEFAULT specstar.new_id() PRIMARY KEY".to_string()];
+    live.extend(m.properties.iter().map(|p| column(p, false)));
+    live.extend(
+        [
+            "revision integer NOT NULL",
+            "created_at timestamptz NOT NULL",
+            "created_by text NOT NULL",
+            "updated_at timestamptz NOT NULL",
+            "updated_by text NOT NULL",
+            "_parent integer",
+            "_op text NOT NULL",
+            "_message text",
+            "_version text NOT NULL",
+        ]
+        .map(String::from),
+    );
+    let mut draft = vec!["id uuid NOT NULL DEFAULT specstar.new_id() PRIMARY KEY".to_string()];
+    draft.extend(m.properties.iter().map(|p| column(p, true)));
+    draft.extend(["base_revision integer", "updated_at timestamptz NOT NULL", "updated_by text NOT NULL"].map(String::from));
+    vec![
+        format!("CREATE TABLE {} (\n  {}\n)", o.table, live.join(",\n  ")),
+        format!(
+            "CREATE TABLE {} (\n  id uuid NOT NULL,\n  revision integer NOT NULL,\n  parent_revision integer,\n  \
+             op text NOT NULL,\n  data jsonb NOT NULL,\n  schema_version text NOT NULL,\n  valid_from timestamptz NOT NULL,\n  \
+             valid_to timestamptz,\n  changed_by text NOT NULL,\n  message text,\n  created_at timestamptz NOT NULL,\n  \
+             created_by text NOT NULL,\n  PRIMARY KEY (id, revision)\n)",
+            o.history
+        ),
+        format!("CREATE TABLE {} (\n  {}\n)", o.draft, draft.join(",\n  ")),
+        format!(
+            "CREATE TRIGGER specstar_no_truncate BEFORE TRUNCATE ON {} FOR EACH STATEMENT EXECUTE FUNCTION specstar._append_only({spec_lit})",
+            o.table
+        ),
+        format!(
+            "CREATE TRIGGER specstar_append_only BEFORE INSERT OR UPDATE OR DELETE ON {} FOR EACH ROW EXECUTE FUNCTION specstar._append_only({spec_lit})",
+            o.history
+        ),
+        format!(
+            "CREATE TRIGGER specstar_no_truncate BEFORE TRUNCATE ON {} FOR EACH STATEMENT EXECUTE FUNCTION specstar._append_only({spec_lit})",
+            o.history
+        ),
+        format!(
+            "COMMENT ON TABLE {} IS {}",
+            o.table,
+            literal(&format!("Live resources of spec {} (managed by specstar; write through {}).", m.name, o.view))
+        ),
+        format!("COMMENT ON TABLE {} IS {}", o.history, literal(&format!("Append-only revision history of spec {} (managed by specstar).", m.name))),
+        format!("COMMENT ON TABLE {} IS {}", o.draft, literal(&format!("Drafts of spec {} (managed by specstar; write through {}).", m.name, o.draft_view))),
+    ]
+}
+
+/// UNIQUE, enum CHECK and foreign-key constraints and x-index indexes on the live table.
+pub fn constraints(m: &SpecModel, o: &Objects) -> Vec<String> {
+    let mut out = Vec::new();
+    for p in &m.properties {
+        let col = ident(&p.name);
+        if p.unique {
+            out.push(format!("ALTER TABLE {} ADD CONSTRAINT {} UNIQUE ({col})", o.table, ident(&object_name(&m.name, &p.name, "key"))));
+        }
+        if let Some(values) = &p.enum_values {
+            let list = values.iter().map(|v| literal(v)).collect::<Vec<_>>().join(", ");
+            out.push(format!(
+                "ALTER TABLE {} ADD CONSTRAINT {} CHECK ({col} IN ({list}))",
+                o.table,
+                ident(&object_name(&m.name, &p.name, "check"))
+            ));
+        }
+        if let Some(r) = &p.reference {
+            out.push(format!(
+                "ALTER TABLE {} ADD CONSTRAINT {} FOREIGN KEY ({col}) REFERENCES {} (id) ON DELETE {}",
+                o.table,
+                ident(&object_name(&m.name, &p.name, "fkey")),
+                qualified(DATA_SCHEMA, &r.spec),
+                r.on_delete.sql()
+            ));
+        }
+        if p.index && !p.unique {
+            out.push(format!("CREATE INDEX {} ON {} ({col})", ident(&object_name(&m.name, &p.name, "idx")), o.table));
+        }
+    }
+    out
+}
+
+/// The statements that remove what [`constraints`] made.
+pub fn drop_constraints(m: &SpecModel, o: &Objects) -> Vec<String> {
+    let mut out = Vec::new();
+    for p in &m.properties {
+        if p.unique {
+            out.push(format!("ALTER TABLE {} DROP CONSTRAINT {}", o.table, ident(&object_name(&m.name, &p.name, "key"))));
+        }
+        if p.enum_values.is_some() {
+            out.push(format!("ALTER TABLE {} DROP CONSTRAINT {}", o.table, ident(&object_name(&m.name, &p.name, "check"))));
+        }
+        if p.reference.is_some() {
+            out.push(format!("ALTER TABLE {} DROP CONSTRAINT {}", o.table, ident(&object_name(&m.name, &p.name, "fkey"))));
+        }
+        if p.index && !p.unique {
+            out.push(format!("DROP INDEX {}", qualified(DATA_SCHEMA, &object_name(&m.name, &p.name, "idx"))));
+        }
+    }
+    out
+}
+
+/// Dropping the tables (their triggers, constraints and indexes go with them).
+pub fn drop(o: &Objects) -> Vec<String> {
+    vec![format!("DROP TABLE {}", o.draft), format!("DROP TABLE {}", o.history), format!("DROP TABLE {}", o.table)]
+}

@@ -1,0 +1,37 @@
+CREATE FUNCTION {{fn_draft_trigger}}() RETURNS trigger
+LANGUAGE plpgsql AS $specstar$
+-- Saving a draft writes no revision. A new draft of an existing resource starts from its
+-- current revision: properties left out (NULL) are copied from it, and base_revision
+-- records which revision that was (only specstar sets it). A draft is checked for types
+-- and formats, not for required properties: publishing checks the whole spec.
+DECLARE
+  v_live {{table}};
+  v_errors jsonb;
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    IF NEW.id IS NULL THEN
+      NEW.id := specstar.new_id();
+    END IF;
+    NEW.base_revision := NULL;
+    SELECT * INTO v_live FROM {{table}} t WHERE t.id = NEW.id;
+    IF FOUND THEN
+      NEW.base_revision := v_live.revision;
+{{fill_from_live}}
+    END IF;
+  ELSE
+    IF NEW.id IS DISTINCT FROM OLD.id THEN
+      RAISE EXCEPTION USING ERRCODE = '22023',
+        MESSAGE = format('%s draft %s: id cannot change', {{spec}}, OLD.id),
+        HINT = 'Discard the draft and start another one for the other id.';
+    END IF;
+    NEW.base_revision := OLD.base_revision;
+  END IF;
+  v_errors := specstar._validate_draft({{vid}}, specstar._draft_doc(to_jsonb(NEW)));
+  IF v_errors IS NOT NULL THEN
+    PERFORM specstar._raise_invalid({{spec}}, v_errors, format('%s draft %s', {{spec}}, NEW.id));
+  END IF;
+  NEW.updated_at := now();
+  NEW.updated_by := specstar.current_actor();
+  RETURN NEW;
+END
+$specstar$
