@@ -3,7 +3,7 @@
 # that this script starts and always stops. Assumes the extension is installed (make install).
 #   unit       plain cargo test of the pure logic (crates/specstar-core)
 #   regress    golden pg_regress files, one per feature (tests/pg_regress)
-#   readme     the README's SQL tour, as a golden file (tests/readme)
+#   readme     the SQL of README.md and docs/drafts-and-migrations.md, as golden files (tests/readme)
 #   isolation  concurrency specs (tests/isolation)
 #   dump       pg_dump / pg_restore round trip (tests/dump_restore.sh)
 #   http       black-box HTTP tests through the real PostgREST (tests/http)
@@ -46,11 +46,16 @@ if want regress; then
 fi
 
 if want readme; then
-  log "readme: the README's SQL tour"
+  log "readme: the SQL of README.md and of the worked examples in docs/"
   mkdir -p "$OUT/readme-input/sql" "$OUT/readme-input/expected"
-  python3 tests/readme/extract.py README.md > "$OUT/readme-input/sql/readme.sql"
-  cp tests/readme/expected/readme.out "$OUT/readme-input/expected/readme.out"
-  regress readme "$OUT/readme-input" readme || failed+=(readme)
+  examples=(readme:README.md drafts-and-migrations:docs/drafts-and-migrations.md)
+  for example in "${examples[@]}"; do
+    name=${example%%:*}
+    python3 tests/readme/extract.py "${example#*:}" > "$OUT/readme-input/sql/$name.sql"
+    cp "tests/readme/expected/$name.out" "$OUT/readme-input/expected/$name.out" 2>/dev/null \
+      || : > "$OUT/readme-input/expected/$name.out"
+  done
+  regress readme "$OUT/readme-input" "${examples[@]%%:*}" || failed+=(readme)
 fi
 
 if want isolation; then
@@ -68,8 +73,11 @@ fi
 
 if want http; then
   log "http: tests/http through PostgREST $("$POSTGREST" --version | cut -d' ' -f2)"
-  TEST_OUTPUT=$OUT PGBIN=$PGBIN POSTGREST=$POSTGREST python3 tests/http/test_rest.py 2>&1 | tee "$OUT/http.log" | grep -Ev '^test_.* ok$' || true
-  grep -q '^OK' "$OUT/http.log" || failed+=(http)
+  for module in tests/http/test_*.py; do  # one process (one PostgREST) per module
+    name=$(basename "$module" .py)
+    TEST_OUTPUT=$OUT PGBIN=$PGBIN POSTGREST=$POSTGREST python3 "$module" 2>&1 | tee "$OUT/$name.log" | grep -Ev '^test_.* ok$' || true
+    grep -q '^OK' "$OUT/$name.log" || failed+=("http:$name")
+  done
 fi
 
 if [ ${#failed[@]} -gt 0 ]; then

@@ -121,6 +121,17 @@ SELECT revision, meta FROM api.article_patch('c0000000-0000-0000-0000-0000000000
     {"op": "add", "path": "/meta/z", "value": null}]');
 INSERT INTO dump_marks VALUES ('t4 final', clock_timestamp());
 
+-- a spec evolved through a migrate function, with drafts (one of a new resource)
+SELECT specstar.register_spec('note', '{"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}') ->> 'name' AS registered;
+INSERT INTO api.note (id, text) VALUES ('d0000000-0000-0000-0000-000000000001', 'first');
+UPDATE api.note SET text = 'second' WHERE id = 'd0000000-0000-0000-0000-000000000001';
+CREATE FUNCTION public.note_v2(doc jsonb) RETURNS jsonb LANGUAGE sql IMMUTABLE AS
+  $$ SELECT jsonb_build_object('body', doc -> 'text', 'words', 1) $$;
+SELECT specstar.register_spec('note', '{"type": "object", "properties": {"body": {"type": "string"}, "words": {"type": "integer"}}, "required": ["body"]}',
+                              '{"version": "2", "migrate": "note_v2"}') ->> 'version' AS evolved;
+INSERT INTO api.note_draft (id, body) VALUES ('d0000000-0000-0000-0000-000000000001', 'third');
+INSERT INTO api.note_draft (id, words) VALUES ('d0000000-0000-0000-0000-000000000002', 7);
+
 -- the history is what the writes above make it
 DO $$
 DECLARE
@@ -165,7 +176,7 @@ END $$;
 \echo == catalog
 SELECT name, version, api_schema, options, schema, descriptor, registered_at FROM specstar.specs ORDER BY name;
 SELECT name, current_vid, api_schema, created_at FROM specstar.spec ORDER BY name;
-SELECT vid, spec, version, drop_statements, registered_at FROM specstar.spec_versions ORDER BY vid;
+SELECT vid, spec, version, migrate, drop_statements, registered_at FROM specstar.spec_versions ORDER BY vid;
 SELECT last_value, is_called FROM specstar.spec_versions_vid_seq;
 SELECT * FROM public.dump_marks ORDER BY name;
 
@@ -207,6 +218,13 @@ SELECT * FROM api.author_revision ORDER BY id, revision;
 SELECT * FROM api.article_revision ORDER BY id, revision;
 SELECT * FROM specstar_data.author_revision ORDER BY id, revision;
 SELECT * FROM specstar_data.article_revision ORDER BY id, revision;
+
+\echo == an evolved spec and its drafts
+SELECT * FROM api.note ORDER BY id;
+SELECT * FROM api.note_revision ORDER BY id, revision;
+SELECT * FROM api.note_draft ORDER BY id;
+SELECT r.id AS asked_id, r.revision AS asked, a.*
+  FROM api.note_revision r CROSS JOIN LATERAL api.note_at(r.id, revision => r.revision) a ORDER BY r.id, r.revision;
 
 \echo == as_of at the recorded times
 SELECT m.name AS mark, a.* FROM public.dump_marks m CROSS JOIN LATERAL api.author_as_of(m.at) a ORDER BY m.name, a.id;
@@ -295,6 +313,18 @@ BEGIN
   RETURN 'ok: ' || what;
 END $$;
 
+-- drafts publish (one as revision 1 of a new resource once complete), and old revisions of
+-- the evolved spec still read through its migrate function
+SELECT pg_temp.ok(body = 'third' AND words = 1 AND revision = 4, 'a draft publishes on top of the migrate revision')
+  FROM api.note_publish('d0000000-0000-0000-0000-000000000001');
+SELECT pg_temp.expect($$SELECT api.note_publish('d0000000-0000-0000-0000-000000000002')$$, 'PT422');
+UPDATE api.note_draft SET body = 'complete' WHERE id = 'd0000000-0000-0000-0000-000000000002';
+SELECT pg_temp.ok(revision = 1, 'a draft of a new resource publishes as revision 1')
+  FROM api.note_publish('d0000000-0000-0000-0000-000000000002');
+SELECT pg_temp.ok(body = 'first' AND words = 1, 'revision 1 (version 1) reads through note_v2')
+  FROM api.note_at('d0000000-0000-0000-0000-000000000001', revision => 1);
+SELECT pg_temp.expect($$SELECT specstar.register_spec('note', '{"type": "object", "properties": {"text": {"type": "string"}}}')$$, 'PT409');
+
 -- an UPDATE continues the numbering and closes the revision it supersedes
 SELECT max(revision) AS before FROM api.article_revision WHERE id = :c2 \gset
 UPDATE api.article SET title = 'Edited after restore' WHERE id = :c2 RETURNING revision AS after \gset
@@ -353,6 +383,7 @@ SELECT pg_temp.expect($$SELECT specstar.drop_spec('author', drop_data => true)$$
 SELECT specstar.drop_spec('tag', drop_data => true);
 SELECT specstar.drop_spec('article', drop_data => true);
 SELECT specstar.drop_spec('author', drop_data => true);
+SELECT specstar.drop_spec('note', drop_data => true);
 SELECT pg_temp.ok(NOT EXISTS (SELECT FROM specstar.spec) AND NOT EXISTS (SELECT FROM specstar.spec_versions), 'the catalog is empty');
 SELECT pg_temp.ok(NOT EXISTS (SELECT FROM pg_class WHERE relnamespace IN ('api'::regnamespace, 'specstar_data'::regnamespace)),
                   'no table, view, index or sequence is left in api or specstar_data');

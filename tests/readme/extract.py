@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Prints the ```sql blocks of a Markdown file as one psql script, so the README's SQL
-tour runs as a golden test (tests/readme/expected/readme.out) and cannot rot."""
+"""Prints the ```sql blocks of a Markdown file as one psql script, so the SQL of the README's
+tour and of the worked examples in docs/ runs as golden tests (tests/readme/expected/) and
+cannot rot."""
 import re
 import sys
 
@@ -8,7 +9,7 @@ text = open(sys.argv[1], encoding="utf-8").read()
 blocks = re.findall(r"^```sql\n(.*?)^```", text, flags=re.S | re.M)
 if not blocks:
     sys.exit(f"no ```sql blocks in {sys.argv[1]}")
-print("-- extracted from README.md by tests/readme/extract.py")
+print(f"-- extracted from {sys.argv[1]} by tests/readme/extract.py")
 print("\\set SHOW_CONTEXT never")
 for block in blocks:
     print(block.rstrip("\n"))
