@@ -168,9 +168,7 @@ pub fn evolution(old: &SpecModel, new: &SpecModel) -> Evolution {
                     before.push(format!("ALTER TABLE {} ALTER COLUMN {col} DROP NOT NULL", o.table));
                 }
                 if p.default.is_some() {
-                    for table in [&o.table, &o.draft] {
-                        before.push(format!("ALTER TABLE {table} ALTER COLUMN {col} DROP DEFAULT"));
-                    }
+                    before.push(format!("ALTER TABLE {} ALTER COLUMN {col} DROP DEFAULT", o.table));
                 }
             }
         }
@@ -178,18 +176,20 @@ pub fn evolution(old: &SpecModel, new: &SpecModel) -> Evolution {
     for q in &new.properties {
         let col = ident(&q.name);
         let existed = old.properties.iter().find(|p| p.name == q.name);
+        let default = q.default.as_ref().and_then(|d| ddl::default_sql(d, q.column_type));
         if existed.is_none() {
-            // a new column starts with its default (existing rows take it), and NULL allowed
+            // a new column starts with its default (existing rows and drafts take it), and
+            // NULL allowed; drafts keep no DEFAULT (see storage::column)
             let mut relaxed = q.clone();
             relaxed.required = false;
-            for (table, draft) in [(&o.table, false), (&o.draft, true)] {
-                before.push(format!("ALTER TABLE {table} ADD COLUMN {}", storage::column(&relaxed, draft)));
+            before.push(format!("ALTER TABLE {} ADD COLUMN {}", o.table, storage::column(&relaxed, false)));
+            before.push(format!("ALTER TABLE {} ADD COLUMN {}", o.draft, storage::column(&relaxed, true)));
+            if let Some(d) = &default {
+                before.push(format!("UPDATE {} SET {col} = {d}", o.draft));
             }
         }
-        if let Some(d) = q.default.as_ref().and_then(|d| ddl::default_sql(d, q.column_type)) {
-            for table in [&n.table, &n.draft] {
-                after.push(format!("ALTER TABLE {table} ALTER COLUMN {col} SET DEFAULT {d}"));
-            }
+        if let Some(d) = &default {
+            after.push(format!("ALTER TABLE {} ALTER COLUMN {col} SET DEFAULT {d}", n.table));
         }
         if q.required {
             after.push(format!("ALTER TABLE {} ALTER COLUMN {col} SET NOT NULL", n.table));
@@ -312,6 +312,11 @@ mod tests {
         // a new column with a default fills existing rows
         assert!(has(&e.before, &format!("{t} ADD COLUMN \"rank\" bigint DEFAULT '0'::bigint")));
         assert!(!has(&e.after, &format!("{t} ALTER COLUMN \"views\" SET NOT NULL")));
+        // drafts get the value, not the DEFAULT: NULL in a draft means "left out"
+        let d = "\"specstar_data\".\"article_draft\"";
+        assert!(has(&e.before, &format!("ALTER TABLE {d} ADD COLUMN \"rank\" bigint")));
+        assert!(has(&e.before, &format!("UPDATE {d} SET \"rank\" = '0'::bigint")));
+        assert!(!e.after.iter().any(|s| s.starts_with(&format!("ALTER TABLE {d}"))), "{:#?}", e.after);
     }
 
     #[test]

@@ -102,6 +102,16 @@ INSERT INTO api.post_draft (id, title) VALUES ('00000000-0000-0000-0000-00000000
 SELECT specstar.purge('post', '00000000-0000-0000-0000-000000000002');
 SELECT count(*) AS drafts FROM api.post_draft;
 
+-- properties with a default: a draft of an existing resource copies them like the others,
+-- a draft of a new resource gets the default
+SELECT specstar.register_spec('memo', '{"type": "object", "properties": {"text": {"type": "string"}, "level": {"type": "integer", "default": 1}}}') IS NOT NULL AS ok;
+INSERT INTO api.memo (id, text, level) VALUES ('00000000-0000-0000-0000-000000000001', 'live', 5);
+INSERT INTO api.memo_draft (id, text) VALUES ('00000000-0000-0000-0000-000000000001', 'edited') RETURNING text, level, base_revision;
+INSERT INTO api.memo_draft (id, text) VALUES ('00000000-0000-0000-0000-000000000002', 'new') RETURNING text, level, base_revision;
+SELECT text, level, revision FROM api.memo_publish('00000000-0000-0000-0000-000000000001');
+SELECT text, level, revision FROM api.memo_publish('00000000-0000-0000-0000-000000000002');
+SELECT specstar.drop_spec('memo', drop_data => true);
+
 -- drafts are unpublished work: writers see and publish them, readers do neither
 INSERT INTO api.post_draft (id, title) VALUES ('00000000-0000-0000-0000-000000000001', 'Work in progress');
 SET ROLE regress_post_writer;

@@ -67,6 +67,14 @@ pub fn create(m: &SpecModel, o: &Objects, vid: i64, as_is: &[String]) -> Vec<Str
     } else {
         props.iter().map(|p| format!("      NEW.{c} := coalesce(NEW.{c}, v_live.{c});", c = ident(&p.name))).collect::<Vec<_>>().join("\n")
     };
+    let fill_defaults = props
+        .iter()
+        .filter_map(|p| {
+            let d = p.default.as_ref().and_then(|d| super::default_sql(d, p.column_type))?;
+            Some(format!("      NEW.{c} := coalesce(NEW.{c}, {d});", c = ident(&p.name)))
+        })
+        .collect::<Vec<_>>();
+    let fill_defaults = if fill_defaults.is_empty() { "      NULL;".to_string() } else { fill_defaults.join("\n") };
     let vars: Vec<(&str, &str)> = vec![
         ("spec", &spec_lit),
         ("vid", &vid_s),
@@ -99,6 +107,7 @@ pub fn create(m: &SpecModel, o: &Objects, vid: i64, as_is: &[String]) -> Vec<Str
         ("set_from_draft", &set_from_draft),
         ("prop_names", &prop_names),
         ("fill_from_live", &fill_from_live),
+        ("fill_defaults", &fill_defaults),
     ];
     let t = |tpl: &str| render(tpl, &vars);
     let mut out = Vec::new();

@@ -236,6 +236,11 @@ mod tests {
         let ddl = generate(&model(), 7, &[]);
         let draft = ddl.storage.iter().find(|s| s.starts_with("CREATE TABLE \"specstar_data\".\"article_draft\" ")).unwrap();
         assert!(draft.contains("\"title\" text,"), "{draft}");
+        assert!(draft.contains("\"status\" text,") && !draft.contains("DEFAULT 'draft'"), "{draft}");
+        // left-out properties: from the live revision, else the spec's default
+        let trigger = ddl.behaviour.iter().find(|s| s.contains("\"article__draft\"() RETURNS trigger")).unwrap();
+        assert!(trigger.contains("NEW.\"status\" := coalesce(NEW.\"status\", v_live.\"status\");"), "{trigger}");
+        assert!(trigger.contains("NEW.\"status\" := coalesce(NEW.\"status\", 'draft'::text);"), "{trigger}");
         assert!(draft.contains("base_revision integer"), "{draft}");
         assert!(!draft.contains("REFERENCES") && !draft.contains("UNIQUE") && !draft.contains("CHECK"), "{draft}");
         let view = ddl.behaviour.iter().find(|s| s.starts_with("CREATE VIEW \"api\".\"article_draft\"")).unwrap();

@@ -7,10 +7,15 @@ use super::{default_sql, object_name, Objects, DATA_SCHEMA};
 use crate::model::{Property, SpecModel};
 use crate::names::{ident, literal, qualified};
 
-/// `name type [NOT NULL] [DEFAULT ...]` of a property's column (drafts: never NOT NULL).
+/// `name type [NOT NULL] [DEFAULT ...]` of a property's column. Draft columns are never
+/// NOT NULL and have no DEFAULT: NULL there means "left out", which the draft trigger fills
+/// from the live revision (or, for a new resource, with the spec's default).
 pub fn column(p: &Property, draft: bool) -> String {
     let mut line = format!("{} {}", ident(&p.name), p.column_type.sql());
-    if p.required && !draft {
+    if draft {
+        return line;
+    }
+    if p.required {
         line.push_str(" NOT NULL");
     }
     if let Some(d) = p.default.as_ref().and_then(|d| default_sql(d, p.column_type)) {

@@ -2,8 +2,9 @@ CREATE FUNCTION {{fn_draft_trigger}}() RETURNS trigger
 LANGUAGE plpgsql AS $specstar$
 -- Saving a draft writes no revision. A new draft of an existing resource starts from its
 -- current revision: properties left out (NULL) are copied from it, and base_revision
--- records which revision that was (only specstar sets it). A draft is checked for types
--- and formats, not for required properties: publishing checks the whole spec.
+-- records which revision that was (only specstar sets it); a draft of a new resource gets
+-- the spec's defaults. A draft is checked for types and formats, not for required
+-- properties: publishing checks the whole spec.
 DECLARE
   v_live {{table}};
   v_errors jsonb;
@@ -17,6 +18,8 @@ BEGIN
     IF FOUND THEN
       NEW.base_revision := v_live.revision;
 {{fill_from_live}}
+    ELSE
+{{fill_defaults}}
     END IF;
   ELSE
     IF NEW.id IS DISTINCT FROM OLD.id THEN

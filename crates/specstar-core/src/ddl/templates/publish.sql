@@ -21,7 +21,7 @@ BEGIN
                        coalesce('revision ' || v_draft.base_revision, 'no resource'),
                        coalesce('at revision ' || v_current, 'deleted')),
       DETAIL = json_build_object('id', $1, 'base_revision', v_draft.base_revision, 'current_revision', v_current)::text,
-      HINT = 'Bring the draft up to date and publish again, or publish with force => true to overwrite the newer revisions.';
+      HINT = 'Bring the draft up to date and publish again, or publish with force => true (over HTTP: {"force": true}) to overwrite the newer revisions.';
   END IF;
   PERFORM set_config('specstar.internal_op', 'publish', true);
   IF v_current IS NULL THEN
