@@ -152,6 +152,7 @@ DECLARE
   v_drafts bigint;
   v_declared text[];
   v_bad record;
+  v_role text;
 BEGIN
   IF checked -> 'options' ? 'migrate' THEN
     v_migrate := specstar._resolve_migrate(v_spec, checked -> 'options' ->> 'migrate');
@@ -255,6 +256,16 @@ BEGIN
   END IF;
 
   PERFORM specstar._execute(v_evolve -> 'drop_behaviour');
+  -- the tables stay: the roles of the old version lose their grants on them (the new
+  -- behaviour grants the new version's roles again)
+  FOR v_role IN
+    SELECT DISTINCT r.rolname FROM specstar.spec_versions v,
+           jsonb_array_elements_text((v.descriptor -> 'roles' -> 'read') || (v.descriptor -> 'roles' -> 'write')) AS r(rolname)
+     WHERE v.vid = current_vid AND EXISTS (SELECT 1 FROM pg_roles WHERE pg_roles.rolname = r.rolname)
+  LOOP
+    EXECUTE format('REVOKE ALL ON specstar_data.%I, specstar_data.%I, specstar_data.%I FROM %I',
+                   v_spec, v_spec || '_revision', v_spec || '_draft', v_role);
+  END LOOP;
   PERFORM specstar._execute(v_evolve -> 'before');
   IF v_migrate IS NOT NULL THEN
     EXECUTE v_evolve ->> 'rewrite_live'

@@ -102,6 +102,21 @@ pub fn new_id_for_trigger() -> pgrx::Uuid {
 }
 
 /// A text datum (palloc'd in the current memory context).
+/// A text datum for one of the few strings every write repeats (operation labels, spec
+/// version labels): built once per backend in TopMemoryContext and shared. Tuples built from
+/// it copy it; nothing frees it.
+pub fn lasting_text(s: &str) -> pg_sys::Datum {
+    thread_local! {
+        static TEXTS: std::cell::RefCell<std::collections::HashMap<String, usize>> = Default::default();
+    }
+    if let Some(d) = TEXTS.with(|t| t.borrow().get(s).copied()) {
+        return pg_sys::Datum::from(d);
+    }
+    let d = unsafe { pgrx::PgMemoryContexts::TopMemoryContext.switch_to(|_| text_datum(s)) };
+    TEXTS.with(|t| t.borrow_mut().insert(s.to_string(), d.value()));
+    d
+}
+
 pub fn text_datum(s: &str) -> pg_sys::Datum {
     let c = CString::new(s.replace('\0', "")).expect("NUL removed");
     unsafe { pg_sys::Datum::from(pg_sys::cstring_to_text(c.as_ptr())) }

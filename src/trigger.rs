@@ -252,7 +252,7 @@ unsafe fn superseded(info: &SpecInfo, old: &Row, data: Datum, version: Datum, va
 /// The spec version a live row's revision was written under (kept through compatible
 /// evolutions, which rewrite no row).
 fn written_under(info: &SpecInfo, row: &Row) -> Datum {
-    row.get(info.sys.version).unwrap_or_else(|| session::text_datum(&info.version))
+    row.get(info.sys.version).unwrap_or_else(|| session::lasting_text(&info.version))
 }
 
 /// What the history knows about an id that was not freshly generated.
@@ -324,6 +324,7 @@ unsafe fn on_insert(info: &SpecInfo, rel: pg_sys::Relation, tuple: pg_sys::HeapT
         let mut ch = Changes::new(info.natts);
         let now = pg_sys::GetCurrentTransactionStartTimestamp();
         let actor = session::actor();
+        let actor_text = session::text_datum(&actor);
         let given = row.i32(s.revision);
         let req = session::request();
         // A fresh id cannot belong to an existing or deleted resource; any other id, or an
@@ -351,9 +352,9 @@ unsafe fn on_insert(info: &SpecInfo, rel: pg_sys::Relation, tuple: pg_sys::HeapT
                 }
                 ch.set(s.parent, None);
                 ch.set(s.revision, Some(Datum::from(given.unwrap_or(1))));
-                ch.set(s.op, Some(session::text_datum(session::internal_op(&["publish"]).unwrap_or("create"))));
+                ch.set(s.op, Some(session::lasting_text(session::internal_op(&["publish"]).unwrap_or("create"))));
                 ch.set(s.created_at, Some(Datum::from(now)));
-                ch.set(s.created_by, Some(session::text_datum(&actor)));
+                ch.set(s.created_by, Some(actor_text));
                 ch.set(s.updated_at, Some(Datum::from(now)));
             }
             Known::Deleted(tomb_revision, tomb_from, created_at, created_by) => {
@@ -366,15 +367,15 @@ unsafe fn on_insert(info: &SpecInfo, rel: pg_sys::Relation, tuple: pg_sys::HeapT
                 let op = session::internal_op(&["restore", "rollback", "publish"]).unwrap_or("create");
                 ch.set(s.parent, Some(Datum::from(tomb_revision)));
                 ch.set(s.revision, Some(Datum::from(tomb_revision + 1)));
-                ch.set(s.op, Some(session::text_datum(op)));
+                ch.set(s.op, Some(session::lasting_text(op)));
                 ch.set(s.created_at, Some(Datum::from(created_at)));
                 ch.set(s.created_by, Some(session::text_datum(&created_by)));
                 ch.set(s.updated_at, Some(Datum::from(now.max(tomb_from))));
             }
         }
-        ch.set(s.updated_by, Some(session::text_datum(&actor)));
+        ch.set(s.updated_by, Some(actor_text));
         ch.set(s.message, text_opt(req.message.as_deref()));
-        ch.set(s.version, Some(session::text_datum(&info.version)));
+        ch.set(s.version, Some(session::lasting_text(&info.version)));
         Ok(ch.apply(tuple, rel))
     }
 }
@@ -447,13 +448,13 @@ unsafe fn on_update(info: &SpecInfo, rel: pg_sys::Relation, old_tuple: pg_sys::H
         let op = session::internal_op(&["rollback", "publish"]).unwrap_or("update");
         ch.set(s.revision, Some(Datum::from(revision + 1)));
         ch.set(s.parent, Some(Datum::from(revision)));
-        ch.set(s.op, Some(session::text_datum(op)));
+        ch.set(s.op, Some(session::lasting_text(op)));
         ch.set(s.message, text_opt(req.message.as_deref()));
         ch.set(s.created_at, old.get(s.created_at));
         ch.set(s.created_by, old.get(s.created_by));
         ch.set(s.updated_at, Some(Datum::from(now)));
         ch.set(s.updated_by, Some(session::text_datum(&session::actor())));
-        ch.set(s.version, Some(session::text_datum(&info.version)));
+        ch.set(s.version, Some(session::lasting_text(&info.version)));
         Ok(ch.apply(new_tuple, rel))
     }
 }
@@ -473,7 +474,7 @@ unsafe fn on_delete(info: &SpecInfo, rel: pg_sys::Relation, tuple: pg_sys::HeapT
         tomb.set(0, old.get(s.id));
         tomb.set(1, Some(Datum::from(revision + 1)));
         tomb.set(2, Some(Datum::from(revision)));
-        tomb.set(3, Some(session::text_datum("delete")));
+        tomb.set(3, Some(session::lasting_text("delete")));
         tomb.set(4, Some(data));
         tomb.set(5, Some(version));
         tomb.set(6, Some(Datum::from(now)));

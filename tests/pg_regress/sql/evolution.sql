@@ -155,6 +155,23 @@ SELECT specstar.register_spec('task', '{"type": "object",
 SELECT title, days, owner, tags, revision FROM api.task_at('00000000-0000-0000-0000-000000000002', revision => 1);
 SELECT title, days, owner, revision FROM api.task_at('00000000-0000-0000-0000-000000000002', revision => 3);
 
+-- a new version with other roles: the old ones lose their grants on the tables too
+CREATE ROLE regress_task_old NOLOGIN;
+CREATE ROLE regress_task_new NOLOGIN;
+SELECT specstar.register_spec('gate', '{"type": "object", "properties": {"v": {"type": "integer"}}}',
+  '{"roles": {"read": ["regress_task_old"], "write": ["regress_task_old"]}}') IS NOT NULL AS ok;
+SELECT specstar.register_spec('gate', '{"type": "object", "properties": {"v": {"type": "integer"}}}',
+  '{"version": "2", "roles": {"read": ["regress_task_new"]}}') IS NOT NULL AS ok;
+SELECT r.rolname, t.rel, has_table_privilege(r.rolname, t.rel, 'SELECT') AS can_select,
+       has_table_privilege(r.rolname, t.rel, 'INSERT') AS can_insert
+  FROM (VALUES ('regress_task_old'), ('regress_task_new')) r(rolname),
+       (VALUES ('api.gate'), ('specstar_data.gate'), ('specstar_data.gate_revision'), ('specstar_data.gate_draft')) t(rel)
+ ORDER BY 1 DESC, 2;
+SELECT specstar.drop_spec('gate');
+DROP OWNED BY regress_task_old, regress_task_new;
+DROP ROLE regress_task_old;
+DROP ROLE regress_task_new;
+
 SELECT specstar.drop_spec('task', drop_data => true);
 SELECT count(*) AS versions_left FROM specstar.spec_versions WHERE spec = 'task';
 DROP SCHEMA regress_migrations CASCADE;
