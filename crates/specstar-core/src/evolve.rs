@@ -204,11 +204,6 @@ pub fn coldefs(m: &SpecModel) -> String {
     m.properties.iter().map(|p| format!("{} {}", ident(&p.name), p.column_type.sql())).collect::<Vec<_>>().join(", ")
 }
 
-/// `"a" = d."a", ...` for an UPDATE from a record `d`.
-pub fn set_from(m: &SpecModel, src: &str) -> String {
-    m.properties.iter().map(|p| format!("{c} = {src}.{c}", c = ident(&p.name))).collect::<Vec<_>>().join(", ")
-}
-
 /// The qualified live and draft tables of a spec.
 pub fn tables(m: &SpecModel) -> (String, String, String) {
     let o = Objects::new(&m.name, &m.api_schema);
