@@ -169,6 +169,12 @@ SELECT r.rolname, t.rel, has_table_privilege(r.rolname, t.rel, 'SELECT') AS can_
  ORDER BY 1 DESC, 2;
 SELECT specstar.drop_spec('gate');
 DROP OWNED BY regress_task_old, regress_task_new;
+-- a first registration may name a migrate function: checked and recorded, it never runs
+SELECT specstar.register_spec('gate', '{"type": "object", "properties": {"v": {"type": "integer"}}}', '{"migrate": "nowhere.fn"}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT specstar.register_spec('gate', '{"type": "object", "properties": {"v": {"type": "integer"}}}', '{"migrate": "regress_migrations.task_v3"}') IS NOT NULL AS ok;
+SELECT version, migrate FROM specstar.spec_versions WHERE spec = 'gate';
+SELECT specstar.drop_spec('gate');
 DROP ROLE regress_task_old;
 DROP ROLE regress_task_new;
 
