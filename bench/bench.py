@@ -312,13 +312,19 @@ Last run: {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')} on {platform.node
 |---|---|---|---|
 {ratio_rows}
 {end}"""
+    replace_block(path, text, start, end, block)
+    print(f"\nwritten to {os.path.relpath(path, ROOT)}")
+
+
+def replace_block(path, text, start, end, block):
+    """Writes `block` (which starts with `start` and ends with `end`) over the block between
+    those markers in `text`, or appends it, and saves `text` to `path`."""
     if start in text:
         text = re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _: block, text, flags=re.S)
     else:
         text += "\n" + block + "\n"
     with open(path, "w") as f:
         f.write(text)
-    print(f"\nwritten to {os.path.relpath(path, ROOT)}")
 
 
 def write_http_doc(http, ratios):
@@ -339,12 +345,7 @@ PostgREST 12.0.2, `wrk -t2 -c8 -d{SECONDS}s` per variant, {ROUNDS} rounds taking
 |---|---|---|---|
 {ratio_rows}
 {end}"""
-    if start in text:
-        text = re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _: block, text, flags=re.S)
-    else:
-        text += "\n" + block + "\n"
-    with open(path, "w") as f:
-        f.write(text)
+    replace_block(path, text, start, end, block)
 
 
 if __name__ == "__main__":

@@ -168,7 +168,7 @@ BEGIN
   v_plan := specstar._plan(v_spec, _evolve_spec.schema, _evolve_spec.options, context || jsonb_build_object(
     'vid', v_vid,
     'as_is_versions', v_as_is,
-    'current', (SELECT jsonb_build_object('vid', v.vid, 'schema', v.schema, 'options', v.options)
+    'current', (SELECT jsonb_build_object('schema', v.schema, 'options', v.options)
                   FROM specstar.spec_versions v WHERE v.vid = current_vid)));
   IF NOT (v_plan ->> 'ok')::boolean THEN
     PERFORM specstar._raise_spec_errors(v_spec, v_plan -> 'errors');
@@ -213,13 +213,6 @@ BEGIN
   IF v_migrate IS NOT NULL THEN
     -- every document through the migrate function, checked against the new version,
     -- before anything changes
-    -- (left over only when an earlier evolution in this transaction failed in a subtransaction)
-    IF to_regclass('pg_temp.specstar_migrated') IS NOT NULL THEN
-      DROP TABLE pg_temp.specstar_migrated;
-    END IF;
-    IF to_regclass('pg_temp.specstar_migrated_drafts') IS NOT NULL THEN
-      DROP TABLE pg_temp.specstar_migrated_drafts;
-    END IF;
     EXECUTE format(
       'CREATE TEMP TABLE specstar_migrated ON COMMIT DROP AS
          SELECT t.id, t.revision, t._parent, t._op, t._message, t._version, t.created_at, t.created_by,

@@ -101,7 +101,6 @@ pub fn new_id_for_trigger() -> pgrx::Uuid {
     pgrx::Uuid::from_bytes(random_uuid())
 }
 
-/// A text datum (palloc'd in the current memory context).
 /// A text datum for one of the few strings every write repeats (operation labels, spec
 /// version labels): built once per backend in TopMemoryContext and shared. Tuples built from
 /// it copy it; nothing frees it.
@@ -117,6 +116,7 @@ pub fn lasting_text(s: &str) -> pg_sys::Datum {
     d
 }
 
+/// A text datum (palloc'd in the current memory context).
 pub fn text_datum(s: &str) -> pg_sys::Datum {
     let c = CString::new(s.replace('\0', "")).expect("NUL removed");
     unsafe { pg_sys::Datum::from(pg_sys::cstring_to_text(c.as_ptr())) }

@@ -82,6 +82,15 @@ class Server:
     def url(self, path):
         return f"http://127.0.0.1:{self.port}{path}"
 
+    def check_responses(self, test):
+        """Fails `test` if any response so far was a 5xx or carried a Rust backtrace (each
+        module runs this last, from a ZzInvariants test case)."""
+        test.assertGreater(len(self.responses), 50)
+        for method, path, r in self.responses:
+            test.assertLess(r.status, 500, f"{method} {path}: {r}")
+            for marker in ("backtrace", "pgrx", "rust_begin_unwind", ".rs:"):
+                test.assertNotIn(marker, r.raw, f"{method} {path}: {r}")
+
     def request(self, method, path, body=None, headers=None, auth=None):
         """One HTTP request. auth: None (anonymous) or a JWT."""
         data = None if body is None else json.dumps(body).encode()

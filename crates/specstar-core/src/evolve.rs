@@ -8,12 +8,12 @@
 //! property that holds data — needs `options.migrate`.
 
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
 use crate::ddl::{self, storage, Objects};
 use crate::error::pointer_segment;
 use crate::model::SpecModel;
-use crate::names::{ident, qualified};
+use crate::names::{ident, literal};
 
 /// Keywords that describe a property without constraining its values.
 const ANNOTATIONS: &[&str] = &[
@@ -199,15 +199,49 @@ pub fn evolution(old: &SpecModel, new: &SpecModel) -> Evolution {
     Evolution { changes: changes(old, new), removed, before, after }
 }
 
-/// `specstar_data.<spec>` columns as a `jsonb_to_record` column definition list.
-pub fn coldefs(m: &SpecModel) -> String {
-    m.properties.iter().map(|p| format!("{} {}", ident(&p.name), p.column_type.sql())).collect::<Vec<_>>().join(", ")
-}
-
-/// The qualified live and draft tables of a spec.
-pub fn tables(m: &SpecModel) -> (String, String, String) {
-    let o = Objects::new(&m.name, &m.api_schema);
-    (o.table, o.history, qualified(ddl::DATA_SCHEMA, &format!("{}_draft", m.name)))
+/// Everything `specstar._evolve_spec` executes to take a registered spec (`old`) to `new`:
+/// the changes found, the old behaviour to drop, the storage statements around rewriting
+/// the data, the two UPDATEs that write migrated documents (from `pg_temp.specstar_migrated`,
+/// `(id, revision, data, ...)`, and `pg_temp.specstar_migrated_drafts`, `(id, data)`; `$1` is
+/// the revision message), and the new behaviour.
+pub fn plan(old: &SpecModel, new: &SpecModel, new_ddl: &ddl::Ddl) -> Value {
+    let e = evolution(old, new);
+    let (o, n) = (Objects::new(&old.name, &old.api_schema), Objects::new(&new.name, &new.api_schema));
+    let from = |temp: &str| {
+        if new.properties.is_empty() {
+            format!("FROM pg_temp.{temp} m")
+        } else {
+            format!("FROM pg_temp.{temp} m CROSS JOIN LATERAL jsonb_to_record(m.data) AS d({})", ddl::coldefs(&new.properties))
+        }
+    };
+    let mut live_set = ddl::assignments(&new.properties, "d");
+    // a draft that started from the revision the migration supersedes now starts from the
+    // migrate revision (its data went through the same function)
+    let mut draft_set = live_set.clone();
+    draft_set.push(
+        "base_revision = coalesce((SELECT l.revision + 1 FROM pg_temp.specstar_migrated l \
+         WHERE l.id = t.id AND l.revision = t.base_revision), t.base_revision)"
+            .to_string(),
+    );
+    live_set.extend([
+        "revision = t.revision + 1".to_string(),
+        "_parent = t.revision".to_string(),
+        "_op = 'migrate'".to_string(),
+        format!("_version = {}", literal(&new.version)),
+        "updated_at = greatest(now(), t.updated_at)".to_string(),
+        "updated_by = specstar.current_actor()".to_string(),
+        "_message = $1".to_string(),
+    ]);
+    json!({
+        "changes": e.changes,
+        "removed": e.removed,
+        "drop_behaviour": ddl::behaviour::drop(&o),
+        "before": e.before,
+        "rewrite_live": format!("UPDATE {} AS t SET {} {} WHERE t.id = m.id", n.table, live_set.join(", "), from("specstar_migrated")),
+        "rewrite_drafts": format!("UPDATE {} AS t SET {} {} WHERE t.id = m.id", n.draft, draft_set.join(", "), from("specstar_migrated_drafts")),
+        "after": e.after,
+        "create_behaviour": new_ddl.behaviour,
+    })
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 /// Entry point behind `specstar._plan`: check a spec and, when the context carries a
 /// version id, generate its DDL. Always returns data: `{"ok": false, "errors": [...]}` or
 /// `{"ok": true, "options": {...}, "descriptor": {...}, "create": [...], "drop": [...]}`;
-/// when the context names the `current` version, also `"evolve"` (see [`evolve_plan`]).
+/// when the context names the `current` version, also `"evolve"` (see [`evolve::plan`]).
 pub fn plan(name: &str, schema: &Value, options: &Value, context: &Value) -> Value {
     let ctx: model::Context = match serde_json::from_value(context.clone()) {
         Ok(c) => c,
@@ -46,62 +46,11 @@ pub fn plan(name: &str, schema: &Value, options: &Value, context: &Value) -> Val
                         e
                     }).collect::<Vec<_>>()})
                 }
-                Ok(old) => out["evolve"] = evolve_plan(&old, &m, &ddl),
+                Ok(old) => out["evolve"] = evolve::plan(&old, &m, &ddl),
             }
         }
     }
     out
-}
-
-/// How to take a registered spec (`old`) to `new`: the changes found, the statements around
-/// rewriting the data, the old behaviour to drop and the new one to create, and the two
-/// UPDATEs that write migrated documents (from `pg_temp.specstar_migrated` and
-/// `pg_temp.specstar_migrated_drafts`, `(id uuid, data jsonb)`, the first one with the
-/// superseded `revision` too; `$1` is the message).
-pub fn evolve_plan(old: &model::SpecModel, new: &model::SpecModel, new_ddl: &ddl::Ddl) -> Value {
-    let e = evolve::evolution(old, new);
-    let old_objects = ddl::Objects::new(&old.name, &old.api_schema);
-    let (table, _, draft) = evolve::tables(new);
-    let coldefs = evolve::coldefs(new);
-    let from = |temp: &str| {
-        if new.properties.is_empty() {
-            format!("FROM pg_temp.{temp} m")
-        } else {
-            format!("FROM pg_temp.{temp} m CROSS JOIN LATERAL jsonb_to_record(m.data) AS d({coldefs})")
-        }
-    };
-    let mut live_set: Vec<String> = new.properties.iter().map(|p| format!("{c} = d.{c}", c = names::ident(&p.name))).collect();
-    // a draft that started from the revision the migration supersedes now starts from the
-    // migrate revision (its data went through the same function)
-    let mut draft_set = live_set.clone();
-    draft_set.push(
-        "base_revision = coalesce((SELECT l.revision + 1 FROM pg_temp.specstar_migrated l \
-         WHERE l.id = t.id AND l.revision = t.base_revision), t.base_revision)"
-            .to_string(),
-    );
-    live_set.extend(
-        [
-            "revision = t.revision + 1".to_string(),
-            "_parent = t.revision".to_string(),
-            "_op = 'migrate'".to_string(),
-            format!("_version = {}", names::literal(&new.version)),
-            "updated_at = greatest(now(), t.updated_at)".to_string(),
-            "updated_by = specstar.current_actor()".to_string(),
-            "_message = $1".to_string(),
-        ]
-    );
-    let rewrite_live = format!("UPDATE {table} AS t SET {} {} WHERE t.id = m.id", live_set.join(", "), from("specstar_migrated"));
-    let rewrite_drafts = format!("UPDATE {draft} AS t SET {} {} WHERE t.id = m.id", draft_set.join(", "), from("specstar_migrated_drafts"));
-    json!({
-        "changes": e.changes,
-        "removed": e.removed,
-        "drop_behaviour": ddl::behaviour::drop(&old_objects),
-        "before": e.before,
-        "rewrite_live": rewrite_live,
-        "rewrite_drafts": rewrite_drafts,
-        "after": e.after,
-        "create_behaviour": new_ddl.behaviour,
-    })
 }
 
 #[cfg(test)]
@@ -130,7 +79,7 @@ mod tests {
     fn plan_for_an_evolving_spec() {
         let v1 = json!({"type": "object", "properties": {"title": {"type": "string"}, "n": {"type": "integer"}}});
         let v2 = json!({"type": "object", "properties": {"title": {"type": "string"}, "n": {"type": "string"}}});
-        let ctx = json!({"vid": 9, "current": {"vid": 4, "schema": v1, "options": {"version": "1"}}, "as_is_versions": []});
+        let ctx = json!({"vid": 9, "current": {"schema": v1, "options": {"version": "1"}}, "as_is_versions": []});
         let out = plan("a", &v2, &json!({"version": "2", "migrate": "up"}), &ctx);
         assert_eq!(out["ok"], true, "{out}");
         let e = &out["evolve"];
@@ -146,5 +95,17 @@ mod tests {
         assert!(e["create_behaviour"].as_array().unwrap().iter().any(|s| s.as_str().unwrap().contains("_revision_trigger('a', '9')")));
         // drop_spec later drops everything, storage included
         assert!(out["drop"].as_array().unwrap().iter().any(|s| s == "DROP TABLE \"specstar_data\".\"a\""));
+    }
+
+    #[test]
+    fn a_registered_version_that_no_longer_checks_is_named_as_such() {
+        // e.g. a registered x-ref to a spec that is gone from the context
+        let v1 = json!({"type": "object", "properties": {"who": {"type": "string", "format": "uuid", "x-ref": "person"}}});
+        let v2 = json!({"type": "object", "properties": {"who": {"type": "string", "format": "uuid"}}});
+        let ctx = json!({"vid": 9, "current": {"schema": v1, "options": {"version": "1"}}});
+        let out = plan("a", &v2, &json!({"version": "2"}), &ctx);
+        assert_eq!(out["ok"], false, "{out}");
+        let message = out["errors"][0]["message"].as_str().unwrap();
+        assert!(message.starts_with("registered version: /properties/who/x-ref"), "{message}");
     }
 }

@@ -136,7 +136,6 @@ pub struct Context {
 /// The registered version of a spec that is evolving.
 #[derive(Debug, Clone, Deserialize)]
 pub struct CurrentVersion {
-    pub vid: i64,
     pub schema: Value,
     pub options: Value,
 }

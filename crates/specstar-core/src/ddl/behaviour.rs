@@ -3,7 +3,7 @@
 //! evolving spec drops it ([`drop`]) and creates it again ([`create`]) around altering its
 //! storage.
 
-use super::{cols, dedup, doc_expr, render, Objects, DATA_SCHEMA};
+use super::{assignments, cols, coldefs, dedup, doc_expr, render, Objects, DATA_SCHEMA};
 use crate::model::{Property, SpecModel};
 use crate::names::{ident, literal};
 
@@ -33,7 +33,6 @@ const SYSTEM_COMMENTS: &[(&str, &str)] = &[
 pub fn create(m: &SpecModel, o: &Objects, vid: i64, as_is: &[String]) -> Vec<String> {
     let props = &m.properties;
     let spec_lit = literal(&m.name);
-    let version_lit = literal(&m.version);
     let as_is_list = std::iter::once(&m.version).chain(as_is.iter().filter(|v| **v != m.version)).map(|v| literal(v)).collect::<Vec<_>>().join(", ");
     let vid_s = vid.to_string();
     let with_cols = |prefix: &str| if props.is_empty() { String::new() } else { format!("{}, ", cols(props, prefix)) };
@@ -55,9 +54,9 @@ pub fn create(m: &SpecModel, o: &Objects, vid: i64, as_is: &[String]) -> Vec<Str
             hist = o.history
         )
     };
-    let set_from = |src: &str| props.iter().map(|p| format!("{c} = {src}.{c}", c = ident(&p.name))).collect::<Vec<_>>().join(", ");
+    let set_from = |src: &str| assignments(props, src).join(", ");
     let prop_names = format!("ARRAY[{}]::text[]", props.iter().map(|p| literal(&p.name)).collect::<Vec<_>>().join(", "));
-    let coldefs = props.iter().map(|p| format!("{} {}", ident(&p.name), p.column_type.sql())).collect::<Vec<_>>().join(", ");
+    let coldefs = coldefs(props);
     let doc_t = doc_expr("t", vid);
     let (data_from, data_to, data_target) = (data_at("$1", "$2"), data_at("$1", "$3"), data_at("$1", "$2"));
     let (plain_cols, d_cols, draft_values) = (cols(props, ""), cols(props, "d."), cols(props, "v_draft."));
@@ -78,7 +77,6 @@ pub fn create(m: &SpecModel, o: &Objects, vid: i64, as_is: &[String]) -> Vec<Str
     let vars: Vec<(&str, &str)> = vec![
         ("spec", &spec_lit),
         ("vid", &vid_s),
-        ("version", &version_lit),
         ("table", &o.table),
         ("history", &o.history),
         ("draft", &o.draft),

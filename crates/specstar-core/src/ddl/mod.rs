@@ -100,6 +100,17 @@ fn cols(props: &[Property], prefix: &str) -> String {
     props.iter().map(|p| format!("{prefix}{}", ident(&p.name))).collect::<Vec<_>>().join(", ")
 }
 
+/// `"a" bigint, "b" text, ...`: the column definition list of `jsonb_to_record` for the
+/// spec's properties.
+pub fn coldefs(props: &[Property]) -> String {
+    props.iter().map(|p| format!("{} {}", ident(&p.name), p.column_type.sql())).collect::<Vec<_>>().join(", ")
+}
+
+/// `"a" = src."a"`, ...: the assignments of an UPDATE that takes every property from `src`.
+pub fn assignments(props: &[Property], src: &str) -> Vec<String> {
+    props.iter().map(|p| format!("{c} = {src}.{c}", c = ident(&p.name))).collect()
+}
+
 /// A SQL literal for a JSON default in the property's column type.
 pub fn default_sql(value: &Value, ty: ColumnType) -> Option<String> {
     let scalar = |v: &Value, sql: &str| -> Option<String> {
