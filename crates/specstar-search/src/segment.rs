@@ -1,0 +1,118 @@
+//! Documents in, one immutable segment out, as a single blob plus a file table: what the
+//! extension stores as one row.
+
+use std::path::Path;
+
+use serde_json::Value;
+use tantivy::directory::RamDirectory;
+use tantivy::{Directory, Index, SegmentMeta, TantivyDocument};
+
+use crate::schema::{settings, Config, IndexSchema};
+use crate::{IndexError, Result};
+
+/// One resource as the index sees it: its id, the write's sequence number and, per searchable
+/// field (in `Config::fields` order), its text values (none, one, or an array's items).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Doc {
+    pub id: String,
+    pub seq: u64,
+    pub fields: Vec<Vec<String>>,
+}
+
+/// A finished segment: its id (32 hex digits), document count, tantivy's own description of it
+/// (the entry of `meta.json`), and its files concatenated into `data`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SegmentBlob {
+    pub id: String,
+    pub docs: u32,
+    pub meta: Value,
+    /// (file name, offset in data, length)
+    pub files: Vec<(String, usize, usize)>,
+    pub data: Vec<u8>,
+}
+
+impl SegmentBlob {
+    /// The file table as JSON (`[[name, offset, length], ...]`), as the extension stores it.
+    pub fn files_json(&self) -> Value {
+        Value::Array(self.files.iter().map(|(n, o, l)| serde_json::json!([n, o, l])).collect())
+    }
+
+    /// The inverse of [`SegmentBlob::files_json`].
+    pub fn parse_files(files: &Value) -> Result<Vec<(String, usize, usize)>> {
+        let bad = || IndexError(format!("damaged segment file table: {files}"));
+        files
+            .as_array()
+            .ok_or_else(bad)?
+            .iter()
+            .map(|f| {
+                let name = f.get(0).and_then(Value::as_str).ok_or_else(bad)?;
+                let off = f.get(1).and_then(Value::as_u64).ok_or_else(bad)? as usize;
+                let len = f.get(2).and_then(Value::as_u64).ok_or_else(bad)? as usize;
+                Ok((name.to_string(), off, len))
+            })
+            .collect()
+    }
+}
+
+const WRITER_BUDGET: usize = 64 << 20;
+
+pub(crate) fn to_tantivy(schema: &IndexSchema, doc: &Doc) -> TantivyDocument {
+    let mut d = TantivyDocument::new();
+    d.add_text(schema.id, &doc.id);
+    d.add_u64(schema.seq, doc.seq);
+    for (field, values) in schema.fields.iter().zip(&doc.fields) {
+        for v in values {
+            d.add_text(*field, v);
+        }
+    }
+    d
+}
+
+/// Indexes `docs` into one new segment; `None` when there is nothing to index.
+pub fn build(config: &Config, docs: &[Doc]) -> Result<Option<SegmentBlob>> {
+    if docs.is_empty() {
+        return Ok(None);
+    }
+    let schema = config.index_schema();
+    let dir = RamDirectory::create();
+    let mut writer = Index::builder()
+        .schema(schema.schema.clone())
+        .settings(settings())
+        .tokenizers(schema.tokenizers.clone())
+        .single_segment_index_writer(dir.clone(), WRITER_BUDGET)?;
+    for doc in docs {
+        writer.add_document(to_tantivy(&schema, doc))?;
+    }
+    let index = writer.finalize()?;
+    pack(&dir, &index)
+}
+
+/// The single segment of `index` (written into `dir`) as a blob.
+pub(crate) fn pack(dir: &RamDirectory, index: &Index) -> Result<Option<SegmentBlob>> {
+    let metas: Vec<SegmentMeta> = index.searchable_segment_metas()?;
+    let Some(meta) = metas.first() else { return Ok(None) };
+    if metas.len() != 1 {
+        return Err(IndexError(format!("expected one segment, found {}", metas.len())));
+    }
+    let json: Value = serde_json::from_slice(&Directory::atomic_read(dir, Path::new("meta.json"))?)?;
+    let entry = json["segments"][0].clone();
+    let mut files = vec![];
+    let mut data = vec![];
+    let prefix = format!("{}.", meta.id().uuid_string());
+    let mut paths: Vec<_> = index
+        .directory()
+        .list_managed_files()
+        .into_iter()
+        .filter(|p| p.to_string_lossy().starts_with(&prefix))
+        .collect();
+    paths.sort();
+    for path in paths {
+        if !Directory::exists(dir, &path)? {
+            continue;
+        }
+        let bytes = Directory::open_read(dir, &path)?.read_bytes()?;
+        files.push((path.to_string_lossy().into_owned(), data.len(), bytes.len()));
+        data.extend_from_slice(bytes.as_slice());
+    }
+    Ok(Some(SegmentBlob { id: meta.id().uuid_string(), docs: meta.max_doc(), meta: entry, files, data }))
+}

@@ -1,0 +1,110 @@
+//! The index end to end without PostgreSQL: segments built, loaded, searched, tombstoned, merged.
+
+use specstar_search::cache::{all_ids, top_hits};
+use specstar_search::{segment, Config, Doc, IndexCache, Language, SearchQuery, Tombstone};
+
+fn config(language: Language) -> Config {
+    Config { fields: vec!["title".into(), "body".into()], language }
+}
+
+fn doc(id: &str, seq: u64, title: &str, body: &str) -> Doc {
+    Doc { id: id.into(), seq, fields: vec![vec![title.into()], vec![body.into()]] }
+}
+
+fn ids(cache: &mut IndexCache, visible: &[String], tombs: &[Tombstone], q: &str) -> Vec<String> {
+    let searcher = cache.open(visible, tombs).unwrap();
+    let query = SearchQuery::parse(&cache.config.clone(), cache.schema(), q).unwrap();
+    let mut out: Vec<String> = top_hits(&searcher, &*query.query, None, 0).unwrap().into_iter().map(|h| h.0).collect();
+    out.sort();
+    out
+}
+
+fn load(cache: &mut IndexCache, docs: &[Doc]) -> String {
+    let blob = segment::build(&cache.config.clone(), docs).unwrap().unwrap();
+    // what the extension stores and reads back
+    let files = segment::SegmentBlob::parse_files(&blob.files_json()).unwrap();
+    assert_eq!(files, blob.files);
+    cache.load(&blob).unwrap();
+    blob.id
+}
+
+#[test]
+fn terms_phrases_prefix_fuzzy_fields() {
+    let mut c = IndexCache::new(config(Language::English)).unwrap();
+    let s = load(&mut c, &[
+        doc("a", 1, "Quick brown fox", "jumps over the lazy dog"),
+        doc("b", 1, "Lazy afternoon", "the fox sleeps"),
+        doc("c", 1, "Running shoes", "for runners who run"),
+    ]);
+    let v = vec![s];
+    assert_eq!(ids(&mut c, &v, &[], "fox"), ["a", "b"]);
+    assert_eq!(ids(&mut c, &v, &[], "fox lazy"), ["a", "b"]);
+    assert_eq!(ids(&mut c, &v, &[], "fox AND dog"), ["a"]);
+    assert_eq!(ids(&mut c, &v, &[], "dog OR shoes"), ["a", "c"]);
+    assert_eq!(ids(&mut c, &v, &[], "fox -dog"), ["b"]);
+    assert_eq!(ids(&mut c, &v, &[], "\"lazy dog\""), ["a"]);
+    assert_eq!(ids(&mut c, &v, &[], "\"dog lazy\""), Vec::<String>::new());
+    assert_eq!(ids(&mut c, &v, &[], "title:lazy"), ["b"]);
+    assert_eq!(ids(&mut c, &v, &[], "brow*"), ["a"]);
+    assert_eq!(ids(&mut c, &v, &[], "sleps~1"), ["b"]);
+    assert_eq!(ids(&mut c, &v, &[], "run"), ["c"], "stemmed: running, runners, run");
+    assert_eq!(ids(&mut c, &v, &[], "-fox"), ["c"]);
+}
+
+#[test]
+fn malformed_queries_name_a_position() {
+    let c = IndexCache::new(config(Language::Simple)).unwrap();
+    let cfg = c.config.clone();
+    let e = SearchQuery::parse(&cfg, c.schema(), "fox AND (dog").err().unwrap();
+    assert!(e.message.contains("position"), "{e:?}");
+    let e = SearchQuery::parse(&cfg, c.schema(), "author:bob").err().unwrap();
+    assert_eq!(e.position, 1);
+    assert!(e.message.contains("\"author\" is not a searchable field"), "{e:?}");
+    assert!(e.hint.contains("title, body"));
+    let e = SearchQuery::parse(&cfg, c.schema(), "fox~5").err().unwrap();
+    assert_eq!(e.position, 4);
+}
+
+#[test]
+fn tombstones_hide_older_versions_only() {
+    let mut c = IndexCache::new(config(Language::Simple)).unwrap();
+    let s1 = load(&mut c, &[doc("a", 1, "alpha", ""), doc("b", 1, "alpha beta", "")]);
+    // a is updated by write 2: new version in a new segment, tombstone (a, 2)
+    let s2 = load(&mut c, &[doc("a", 2, "gamma", "")]);
+    let t = vec![Tombstone { id: 1, key: "a".into(), seq: 2 }];
+    let v = vec![s1.clone(), s2.clone()];
+    assert_eq!(ids(&mut c, &v, &[], "alpha"), ["a", "b"], "without the tombstone both versions show");
+    assert_eq!(ids(&mut c, &v, &t, "alpha"), ["b"]);
+    assert_eq!(ids(&mut c, &v, &t, "gamma"), ["a"]);
+    // merge drops the killed version and keeps seq, so the tombstone still works after
+    c.open(&v, &t).unwrap();
+    assert_eq!(c.merge_candidates(8), vec![s1.clone()], "half of s1 is deleted: rewrite it");
+    let merged = c.merge(&v).unwrap().unwrap();
+    assert_eq!(merged.docs, 2);
+    c.load(&merged).unwrap();
+    let m = vec![merged.id.clone()];
+    assert_eq!(ids(&mut c, &m, &t, "alpha"), ["b"]);
+    assert_eq!(ids(&mut c, &m, &t, "gamma"), ["a"]);
+    let searcher = c.open(&m, &t).unwrap();
+    let mut all = all_ids(&searcher).unwrap();
+    all.sort();
+    assert_eq!(all, ["a", "b"]);
+    c.evict_except(&m).unwrap();
+    assert!(!c.is_loaded(&s1) && c.is_loaded(&merged.id));
+}
+
+#[test]
+fn scores_order_hits_and_skip_pages() {
+    let mut c = IndexCache::new(config(Language::Simple)).unwrap();
+    let s = load(&mut c, &[doc("one", 1, "x", "fox"), doc("many", 1, "fox fox", "fox fox fox"), doc("none", 1, "y", "z")]);
+    let searcher = c.open(&[s], &[]).unwrap();
+    let cfg = c.config.clone();
+    let q = SearchQuery::parse(&cfg, c.schema(), "fox").unwrap();
+    let hits = top_hits(&searcher, &*q.query, Some(10), 0).unwrap();
+    assert_eq!(hits.iter().map(|h| h.0.as_str()).collect::<Vec<_>>(), ["many", "one"]);
+    assert!(hits[0].1 > hits[1].1);
+    let page2 = top_hits(&searcher, &*q.query, Some(1), 1).unwrap();
+    assert_eq!(page2[0].0, "one");
+    assert_eq!(q.highlights(&searcher, c.schema(), 0, "the fox & friends").as_deref(), Some("the <b>fox</b> &amp; friends"));
+    assert_eq!(q.highlights(&searcher, c.schema(), 0, "nothing here"), None);
+}
