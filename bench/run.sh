@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make bench: a dedicated PostgreSQL cluster on a free loopback port, tuned the same way
-# for every variant, then bench/bench.py. The cluster is stopped at the end.
+# for every variant, then bench/bench.py and bench/search_bench.py. The cluster is stopped at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -20,4 +20,7 @@ CONF
 trap 'stop_cluster "$WORK/data"; rm -rf "$WORK"' EXIT
 start_cluster "$WORK/data" "$PORT"
 export PGPORT=$PORT PGBIN BENCH_WORK=$WORK/scripts
-python3 bench/bench.py
+# BENCH_PARTS: any of sql http (bench/bench.py) and search (bench/search_bench.py)
+export BENCH_PARTS=${BENCH_PARTS:-sql http search}
+case " $BENCH_PARTS " in *" sql "*|*" http "*) python3 bench/bench.py ;; esac
+case " $BENCH_PARTS " in *" search "*) python3 bench/search_bench.py ;; esac

@@ -269,6 +269,12 @@ BEGIN
   PERFORM specstar._execute(v_evolve -> 'after');
   PERFORM specstar._execute(v_evolve -> 'create_behaviour');
   UPDATE specstar.spec s SET current_vid = v_vid, api_schema = v_plan ->> 'api_schema' WHERE s.name = v_spec;
+  -- The search index follows: rebuilt when its fields or language changed, or when migrate
+  -- rewrote the documents (the triggers that feed it were dropped meanwhile).
+  IF (v_plan -> 'descriptor' -> 'search') IS DISTINCT FROM (SELECT v.descriptor -> 'search' FROM specstar.spec_versions v WHERE v.vid = current_vid)
+     OR (v_migrate IS NOT NULL AND jsonb_typeof(v_plan -> 'descriptor' -> 'search') = 'object') THEN
+    PERFORM specstar._search_rebuild(v_spec);
+  END IF;
   PERFORM specstar._notify_pgrst();
   RETURN v_plan -> 'descriptor';
 END
@@ -318,6 +324,7 @@ BEGIN
     END IF;
   END IF;
   PERFORM specstar._execute(to_jsonb(v.drop_statements)) FROM specstar.spec_versions v WHERE v.vid = v_spec.current_vid;
+  PERFORM specstar._search_forget(v_spec.name);
   DELETE FROM specstar.spec_versions v WHERE v.spec = v_spec.name;
   DELETE FROM specstar.spec s WHERE s.name = v_spec.name;
   PERFORM specstar._notify_pgrst();

@@ -10,6 +10,7 @@ use serde_json::json;
 mod datum_json;
 mod jsonb_build;
 mod raise;
+pub mod search;
 mod session;
 mod spec_info;
 mod trigger;
@@ -34,6 +35,11 @@ LANGUAGE c STABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'specstar_doc';
 "#,
     name = "revision_trigger",
     requires = ["catalog"]
+);
+extension_sql_file!(
+    "../sql/search.sql",
+    name = "search",
+    requires = ["catalog", "helpers", search_write, search_merge, search_rebuild, search_documents, search_verify, backend_threads]
 );
 extension_sql_file!("../sql/specs.sql", name = "specs", finalize);
 

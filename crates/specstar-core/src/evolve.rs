@@ -232,10 +232,11 @@ pub fn plan(old: &SpecModel, new: &SpecModel, new_ddl: &ddl::Ddl) -> Value {
         "updated_by = specstar.current_actor()".to_string(),
         "_message = $1".to_string(),
     ]);
+    let drop_behaviour = [ddl::search::drop(old, &o), ddl::behaviour::drop(&o)].concat();
     json!({
         "changes": e.changes,
         "removed": e.removed,
-        "drop_behaviour": ddl::behaviour::drop(&o),
+        "drop_behaviour": drop_behaviour,
         "before": e.before,
         "rewrite_live": format!("UPDATE {} AS t SET {} {} WHERE t.id = m.id", n.table, live_set.join(", "), from("specstar_migrated")),
         "rewrite_drafts": format!("UPDATE {} AS t SET {} {} WHERE t.id = m.id", n.draft, draft_set.join(", "), from("specstar_migrated_drafts")),

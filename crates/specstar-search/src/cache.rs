@@ -18,7 +18,8 @@ use tantivy::fastfield::write_alive_bitset;
 use tantivy::index::SegmentId;
 use tantivy::query::Query;
 use tantivy::schema::IndexRecordOption;
-use tantivy::{BitSet, DocId, Index, IndexReader, ReloadPolicy, Searcher, SegmentReader, Term};
+use tantivy::{BitSet, DocId, Index, IndexReader, ReloadPolicy, SegmentReader, Term};
+pub use tantivy::Searcher;
 
 use crate::schema::{settings, Config, IndexSchema};
 use crate::segment::{pack, SegmentBlob};
@@ -319,6 +320,19 @@ impl IndexCache {
         let filters = vec![None; segments.len()];
         let merged = tantivy::indexer::merge_filtered_segments(&segments, settings(), filters, out.clone())?;
         pack(&out, &merged)
+    }
+
+    /// Ids of the tombstones that hide nothing in any of `visible` (resolved by [`open`]):
+    /// after a merge they can go. A document they could still hide would be in a segment
+    /// committed before them, hence visible here (see docs/search.md).
+    pub fn idle_tombstones(&self, visible: &[String], tombstones: &[Tombstone]) -> Vec<i64> {
+        tombstones
+            .iter()
+            .filter(|t| {
+                visible.iter().all(|s| self.resolved.get(s).and_then(|r| r.get(&t.id)).is_none_or(|docs| docs.is_empty()))
+            })
+            .map(|t| t.id)
+            .collect()
     }
 
     /// Counts of the open searcher.

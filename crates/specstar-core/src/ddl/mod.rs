@@ -12,6 +12,7 @@
 
 pub mod behaviour;
 pub mod storage;
+pub mod search;
 
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -53,6 +54,10 @@ pub struct Objects {
     pub fn_patch: String,
     pub fn_publish: String,
     pub fn_discard: String,
+    /// `<spec>_search(q, top, skip)`: BM25 hits (specs with x-search properties)
+    pub fn_search: String,
+    /// the statement trigger function that feeds the search index
+    pub fn_search_trigger: String,
 }
 
 impl Objects {
@@ -77,6 +82,8 @@ impl Objects {
             fn_patch: api_obj("_patch"),
             fn_publish: api_obj("_publish"),
             fn_discard: api_obj("_discard"),
+            fn_search: api_obj("_search"),
+            fn_search_trigger: data("__search"),
         }
     }
 }
@@ -169,8 +176,8 @@ pub fn generate(m: &SpecModel, vid: i64, as_is: &[String]) -> Ddl {
     storage.extend(storage::constraints(m, &o));
     Ddl {
         storage,
-        behaviour: behaviour::create(m, &o, vid, as_is),
-        drop_behaviour: behaviour::drop(&o),
+        behaviour: [behaviour::create(m, &o, vid, as_is), search::create(m, &o, vid)].concat(),
+        drop_behaviour: [search::drop(m, &o), behaviour::drop(&o)].concat(),
         drop_storage: storage::drop(&o),
         descriptor: descriptor(m, &o),
     }
@@ -178,6 +185,11 @@ pub fn generate(m: &SpecModel, vid: i64, as_is: &[String]) -> Ddl {
 
 fn descriptor(m: &SpecModel, o: &Objects) -> Value {
     let unq = |s: &str| s.replace('"', "");
+    let mut functions = vec![unq(&o.fn_at), unq(&o.fn_as_of), unq(&o.fn_diff), unq(&o.fn_rollback), unq(&o.fn_restore),
+                             unq(&o.fn_patch), unq(&o.fn_publish), unq(&o.fn_discard)];
+    if search::fields(m).next().is_some() {
+        functions.push(unq(&o.fn_search));
+    }
     json!({
         "name": m.name,
         "version": m.version,
@@ -189,11 +201,11 @@ fn descriptor(m: &SpecModel, o: &Objects) -> Value {
             "resource": unq(&o.view),
             "revisions": unq(&o.revision_view),
             "drafts": unq(&o.draft_view),
-            "functions": [unq(&o.fn_at), unq(&o.fn_as_of), unq(&o.fn_diff), unq(&o.fn_rollback), unq(&o.fn_restore),
-                          unq(&o.fn_patch), unq(&o.fn_publish), unq(&o.fn_discard)],
+            "functions": functions,
         },
         "properties": m.properties,
         "roles": {"read": m.read_roles, "write": m.write_roles},
+        "search": search::descriptor(m),
     })
 }
 
