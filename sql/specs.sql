@@ -217,11 +217,11 @@ BEGIN
       'CREATE TEMP TABLE specstar_migrated ON COMMIT DROP AS
          SELECT t.id, t.revision, t._parent, t._op, t._message, t._version, t.created_at, t.created_by,
                 t.updated_at, t.updated_by, x.old_data, %s(x.old_data) AS data
-           FROM specstar_data.%I t CROSS JOIN LATERAL (SELECT specstar._doc(t, %s) AS old_data) x',
+           FROM specstar_data.%I t CROSS JOIN LATERAL (SELECT specstar._doc(t.*, %s) AS old_data) x',
       v_migrate, v_spec, current_vid);
     EXECUTE format(
       'CREATE TEMP TABLE specstar_migrated_drafts ON COMMIT DROP AS
-         SELECT d.id, %s(specstar._draft_doc(to_jsonb(d))) AS data FROM specstar_data.%I d',
+         SELECT d.id, %s(specstar._draft_doc(to_jsonb(d.*))) AS data FROM specstar_data.%I d',
       v_migrate, v_spec || '_draft');
     v_declared := ARRAY(SELECT p ->> 'name' FROM jsonb_array_elements(v_plan -> 'descriptor' -> 'properties') p);
     FOR v_bad IN

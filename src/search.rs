@@ -41,7 +41,7 @@ fn config_of(vid: i64) -> Option<Config> {
     if let Some(c) = CONFIGS.with(|c| c.borrow().get(&vid).cloned()) {
         return c;
     }
-    let search = Spi::get_one_with_args::<JsonB>("SELECT descriptor -> 'search' FROM specstar.spec_versions WHERE vid = $1", &[vid.into()])
+    let search = Spi::get_one_with_args::<JsonB>("SELECT (SELECT descriptor -> 'search' FROM specstar.spec_versions WHERE vid = $1)", &[vid.into()])
         .unwrap_or_else(|e| fail("reading the spec version", e));
     let config = search.and_then(|s| parse_config(&s.0));
     CONFIGS.with(|c| c.borrow_mut().insert(vid, config.clone()));
@@ -50,7 +50,7 @@ fn config_of(vid: i64) -> Option<Config> {
 
 /// The current version of a spec and its search config (`None`: not registered).
 fn current(spec: &str) -> Option<(i64, Option<Config>)> {
-    let vid = Spi::get_one_with_args::<i64>("SELECT current_vid FROM specstar.spec WHERE name = $1", &[spec.into()])
+    let vid = Spi::get_one_with_args::<i64>("SELECT (SELECT current_vid FROM specstar.spec WHERE name = $1)", &[spec.into()])
         .unwrap_or_else(|e| fail("reading the spec", e))?;
     Some((vid, config_of(vid)))
 }
@@ -78,7 +78,9 @@ fn as_index_owner<R>(f: impl FnOnce() -> R) -> R {
 
 fn can_read(spec: &str) -> bool {
     Spi::get_one_with_args::<bool>(
-        "SELECT pg_catalog.has_table_privilege(pg_catalog.format('specstar_data.%I', $1::text), 'SELECT')",
+        // by oid: a name would need USAGE on specstar_data just to be looked up
+        "SELECT (SELECT pg_catalog.has_table_privilege(c.oid, 'SELECT') FROM pg_catalog.pg_class c
+           JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'specstar_data' AND c.relname = $1)",
         &[spec.into()],
     )
     .unwrap_or_else(|e| fail("checking privileges", e))

@@ -100,7 +100,8 @@ fn render(template: &str, vars: &[(&str, &str)]) -> String {
 /// The JSON document of a row of the live table (alias `row`): spec properties only, SQL
 /// NULL meaning "absent". Built by the same Rust code as the history documents.
 pub fn doc_expr(row: &str, vid: i64) -> String {
-    format!("specstar._doc({row}, {vid})")
+    // `row.*`, not `row`: a property (column) named like the alias would win over the row
+    format!("specstar._doc({row}.*, {vid})")
 }
 
 fn cols(props: &[Property], prefix: &str) -> String {
@@ -291,7 +292,7 @@ mod tests {
     fn documents_come_from_one_function() {
         let ddl = generate(&model(), 7, &[]);
         let rv = ddl.behaviour.iter().find(|s| s.starts_with("CREATE VIEW \"api\".\"article_revision\"")).unwrap();
-        assert!(rv.contains("specstar._doc(t, 7)"), "{rv}");
+        assert!(rv.contains("specstar._doc(t.*, 7)"), "{rv}");
         assert!(rv.contains("t._version"), "{rv}");
         assert!(!all(&ddl).iter().any(|s| s.contains("jsonb_build_object")));
     }
