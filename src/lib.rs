@@ -18,6 +18,10 @@ mod validator_cache;
 
 ::pgrx::pg_module_magic!(name, version);
 
+// Rust's allocations only (PostgreSQL keeps palloc and malloc): see Cargo.toml.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 extension_sql_file!("../sql/catalog.sql", name = "catalog", bootstrap);
 extension_sql_file!("../sql/helpers.sql", name = "helpers", requires = ["catalog", error_invalid, error_stale]);
 extension_sql!(

@@ -13,10 +13,10 @@ use serde_json::{json, Value};
 use specstar_search::cache::{all_ids, top_hits};
 use specstar_search::{segment, Config, Doc, IndexCache, Language, SearchQuery, SegmentBlob, Tombstone};
 
-/// A write makes the spec's index merge its small segments once it has more than this many.
-const MERGE_AT: usize = 10;
-/// Segments merged together at each size level.
+/// Segments merged together at each size level (specstar_search::policy).
 const FAN_IN: usize = 8;
+/// Segments this large are merged only by search_merge, never by a write.
+const INLINE_MERGE_MAX_DOCS: u32 = 32 << 10;
 /// Documents per segment when (re)building from the table.
 const BUILD_BATCH: usize = 200_000;
 
@@ -355,13 +355,27 @@ fn search_write(spec: &str, vid: i64, deleted: Option<Vec<Uuid>>, docs: Option<J
         if let Some(blob) = segment::build(&config, &docs).unwrap_or_else(|e| fail("indexing", e)) {
             insert_segment(spec, &blob);
         }
-        let count = Spi::get_one_with_args::<i64>("SELECT count(*) FROM specstar.search_segment WHERE spec = $1", &[spec.into()])
-            .unwrap_or_else(|e| fail("counting segments", e))
-            .unwrap_or(0);
-        if count as usize > MERGE_AT && read_committed() && try_merge_lock(spec) {
-            merge(spec, &config, false);
+        let inputs = specstar_search::policy::pick(&segment_sizes(spec), FAN_IN, INLINE_MERGE_MAX_DOCS);
+        if !inputs.is_empty() && read_committed() && try_merge_lock(spec) {
+            merge(spec, &config, Some(inputs));
         }
     })
+}
+
+/// (segment, documents) of every visible segment of a spec.
+fn segment_sizes(spec: &str) -> Vec<(String, u32)> {
+    Spi::connect(|client| {
+        let mut out = vec![];
+        for row in client.select(
+            "SELECT replace(segment::text, '-', ''), docs FROM specstar.search_segment WHERE spec = $1",
+            None,
+            &[spec.into()],
+        )? {
+            out.push((row.get::<String>(1)?.unwrap_or_default(), row.get::<i32>(2)?.unwrap_or(0) as u32));
+        }
+        Ok::<_, pgrx::spi::Error>(out)
+    })
+    .unwrap_or_else(|e| fail("listing segments", e))
 }
 
 fn read_committed() -> bool {
@@ -383,21 +397,15 @@ fn merge_lock(spec: &str) {
         .unwrap_or_else(|e| fail("locking the index", e));
 }
 
-/// Merges segments (all of them when `full`, else what the tiered policy picks) and drops
-/// the tombstones that no longer hide anything. Needs the merge lock and READ COMMITTED, so
-/// that the state read here includes every merge committed before.
-fn merge(spec: &str, config: &Config, full: bool) -> (usize, usize) {
+/// Merges `inputs` (None: every segment) and drops the tombstones that no longer hide
+/// anything. Needs the merge lock and READ COMMITTED, so that the state read here includes
+/// every merge committed before; inputs that are not visible (any more) are left out.
+fn merge(spec: &str, config: &Config, inputs: Option<Vec<String>>) -> (usize, usize) {
     let (merged, inputs, idle) = with_index(spec, config, |cache, _, visible, tombs| {
-        let inputs = if full {
-            let mut v = visible.to_vec();
-            v.sort();
-            if v.len() < 2 && tombs.is_empty() {
-                vec![]
-            } else {
-                v
-            }
-        } else {
-            cache.merge_candidates(FAN_IN)
+        let inputs: Vec<String> = match inputs {
+            Some(wanted) => wanted.into_iter().filter(|s| visible.contains(s)).collect(),
+            None if visible.len() < 2 && tombs.is_empty() => vec![],
+            None => visible.to_vec(),
         };
         if inputs.is_empty() {
             return (None, inputs, vec![]);
@@ -457,7 +465,7 @@ fn search_merge(spec: &str) -> JsonB {
     let Some((_, Some(config))) = current(spec) else { return JsonB(json!({"merged": 0, "tombstones_dropped": 0})) };
     as_index_owner(|| {
         merge_lock(spec);
-        let (merged, dropped) = merge(spec, &config, true);
+        let (merged, dropped) = merge(spec, &config, None);
         JsonB(json!({"merged": merged, "tombstones_dropped": dropped}))
     })
 }
@@ -508,7 +516,7 @@ fn search_rebuild(spec: &str) -> JsonB {
             insert_segment(spec, b);
         }
         if n > 1 {
-            merge(spec, &config, true);
+            merge(spec, &config, None);
         }
         JsonB(json!({"documents": total, "segments": n.min(1)}))
     })

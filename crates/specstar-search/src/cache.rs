@@ -265,38 +265,6 @@ impl IndexCache {
         Ok(opstamp)
     }
 
-    /// The segments of the open searcher that are worth merging together, following a tiered
-    /// policy: segments are grouped by size level (powers of 8 documents); a level with
-    /// `fan_in` or more segments is merged together with every smaller level, and a segment
-    /// with more than a fifth of its documents deleted is rewritten.
-    pub fn merge_candidates(&self, fan_in: usize) -> Vec<String> {
-        let Some((state, _, _)) = &self.current else { return vec![] };
-        let level = |docs: u32| if docs <= 1 { 0 } else { (32 - (docs - 1).leading_zeros()).div_ceil(3) };
-        let mut by_level: BTreeMap<u32, Vec<&String>> = BTreeMap::new();
-        let mut out = vec![];
-        for (id, _) in state {
-            let docs = self.loaded[id].docs;
-            let deleted = self.deletes.get(id).map_or(0, |d| d.killed.len() as u32);
-            if deleted > 0 && deleted * 5 > docs {
-                out.push(id.clone());
-            } else {
-                by_level.entry(level(docs - deleted)).or_default().push(id);
-            }
-        }
-        let mut below = vec![];
-        for (_, ids) in by_level {
-            below.extend(ids);
-            if below.len() >= fan_in {
-                out.extend(below.drain(..).cloned());
-            }
-        }
-        if out.len() == 1 && !self.deletes.contains_key(&out[0]) {
-            out.clear();
-        }
-        out.sort();
-        out
-    }
-
     /// Merges `inputs` (segments of the open searcher) into one new segment without their
     /// deleted documents; `None` when every document of theirs was deleted.
     pub fn merge(&self, inputs: &[String]) -> Result<Option<SegmentBlob>> {

@@ -7,6 +7,7 @@
 //! that calls it stays single-threaded, and nothing here calls back into PostgreSQL.
 
 pub mod cache;
+pub mod policy;
 pub mod query;
 pub mod schema;
 pub mod segment;

@@ -54,7 +54,11 @@ impl SegmentBlob {
     }
 }
 
-const WRITER_BUDGET: usize = 64 << 20;
+/// tantivy sizes its term hash table from the memory budget (up to 512K slots for 64 MB);
+/// zeroing a big table would cost a single-row write more than indexing the row.
+fn writer_budget(docs: usize) -> usize {
+    docs.saturating_mul(32 << 10).clamp(512 << 10, 64 << 20)
+}
 
 pub(crate) fn to_tantivy(schema: &IndexSchema, doc: &Doc) -> TantivyDocument {
     let mut d = TantivyDocument::new();
@@ -79,7 +83,7 @@ pub fn build(config: &Config, docs: &[Doc]) -> Result<Option<SegmentBlob>> {
         .schema(schema.schema.clone())
         .settings(settings())
         .tokenizers(schema.tokenizers.clone())
-        .single_segment_index_writer(dir.clone(), WRITER_BUDGET)?;
+        .single_segment_index_writer(dir.clone(), writer_budget(docs.len()))?;
     for doc in docs {
         writer.add_document(to_tantivy(&schema, doc))?;
     }
