@@ -568,7 +568,7 @@ def print_tables(build, spec, results, inserts, updates, ratios):
         f"{c} client(s) p50 {results[('floor', c)]['p50']:.3f} ms" for c in (1, 2) if ("floor", c) in results))
     print()
     for v, tps in inserts.items():
-        print(f"insert {v:10} {tps:8.0f} tps" + (f"  ({tps / inserts['plain']:.2f}x plain)" if "plain" in inserts else ""))
+        print(f"insert {v:10} {tps:8.0f} tps" + (f"  ({ratio(tps / inserts['plain'])}x plain)" if "plain" in inserts else ""))
     for v, u in updates.items():
         print(f"update {v:10} {u['tps']:8.0f} tps")
     print()
@@ -619,7 +619,7 @@ def write_doc(corpus, build, spec, stats_after, queries, results, inserts, updat
         stats += ".\n"
     ins_ratio = ""
     if "plain" in inserts:
-        ins_ratio = ": " + ", ".join(f"{names[v]} {tps / inserts['plain']:.2f}× plain" for v, tps in inserts.items() if v != "plain") + "."
+        ins_ratio = ": " + ", ".join(f"{names[v]} {ratio(tps / inserts['plain'])}× plain" for v, tps in inserts.items() if v != "plain") + "."
     floor = " and ".join(f"{results[('floor', c)]['p50']:.3f} ms with {c} client{'s' if c > 1 else ''}"
                          for c in (1, 2) if ("floor", c) in results)
     block = f"""{start}

@@ -283,7 +283,7 @@ fn search_hits(
                 let mut obj = serde_json::Map::new();
                 for (i, values) in fields.iter().enumerate() {
                     let parts: Vec<String> =
-                        values.iter().filter_map(|v| query.highlights(searcher, cache.schema(), i, v)).collect();
+                        values.iter().filter_map(|v| query.highlight(i, v)).collect();
                     if !parts.is_empty() {
                         obj.insert(config.fields[i].clone(), Value::String(parts.join(" … ")));
                     }

@@ -38,7 +38,8 @@ drop_dbs
 [ "${KEEP_DBS:-}" = 1 ] || trap drop_dbs EXIT
 
 # The specs: an x-ref with ON DELETE CASCADE, an enum with a default, an array, a jsonb
-# object, an integer with a default and a minimum, a unique string.
+# object, an integer with a default and a minimum, a unique string; and full-text search
+# (x-search on a string, a text and an array of strings).
 AUTHOR='{
   "title": "Author",
   "type": "object",
@@ -62,7 +63,18 @@ ARTICLE='{
   },
   "required": ["title"]
 }'
-SPEC_VARS=(-v "author_schema=$AUTHOR" -v "article_schema=$ARTICLE")
+MEMO='{
+  "title": "Memo",
+  "type": "object",
+  "properties": {
+    "title": {"type": "string", "minLength": 1, "x-search": true},
+    "body": {"type": "string", "x-search": true},
+    "tags": {"type": "array", "items": {"type": "string"}, "x-search": true},
+    "pinned": {"type": "boolean", "default": false}
+  },
+  "required": ["title"]
+}'
+SPEC_VARS=(-v "author_schema=$AUTHOR" -v "article_schema=$ARTICLE" -v "memo_schema=$MEMO")
 
 # ---------------------------------------------------------------------------------------
 # 1. Database A: specs, resources and a history with every kind of revision. Each write is
@@ -131,6 +143,42 @@ SELECT specstar.register_spec('note', '{"type": "object", "properties": {"body":
                               '{"version": "2", "migrate": "note_v2"}') ->> 'version' AS evolved;
 INSERT INTO api.note_draft (id, body) VALUES ('d0000000-0000-0000-0000-000000000001', 'third');
 INSERT INTO api.note_draft (id, words) VALUES ('d0000000-0000-0000-0000-000000000002', 7);
+
+-- a spec with full-text search: its index (segments and tombstones, rows of specstar's
+-- tables) travels with the dump. Each writing statement adds a segment; the update and the
+-- delete leave tombstones.
+SELECT specstar.register_spec('memo', :'memo_schema') ->> 'name' AS registered;
+INSERT INTO api.memo (id, title, body, tags, pinned) VALUES
+  ('e0000000-0000-0000-0000-000000000001', 'Quick brown fox', 'The fox jumps over the lazy dog', '{animals,fox}', true),
+  ('e0000000-0000-0000-0000-000000000002', 'Bread recipes', 'Running out of flour again', '{kitchen}', false),
+  ('e0000000-0000-0000-0000-000000000003', 'Brown bread', 'A fox stole the loaf', NULL, true),
+  ('e0000000-0000-0000-0000-000000000004', 'Doomed memo', 'apple orchard', NULL, false),
+  ('e0000000-0000-0000-0000-000000000005', 'Old text', 'walnut cake', '{kitchen}', false);
+UPDATE api.memo SET body = 'cherry cake' WHERE id = 'e0000000-0000-0000-0000-000000000005';
+DELETE FROM api.memo WHERE id = 'e0000000-0000-0000-0000-000000000004';
+INSERT INTO api.memo (id, title, body) VALUES ('e0000000-0000-0000-0000-000000000006', 'Late fox', 'written by a later statement');
+-- what the queries find before the dump (the last digit of each id, best first), kept in a
+-- plain table so that B is checked against it
+CREATE TABLE public.dump_search (q text PRIMARY KEY, ids text NOT NULL);
+INSERT INTO public.dump_search
+SELECT q, coalesce((SELECT string_agg(right(h.id::text, 1), ',' ORDER BY h.score DESC, h.id) FROM specstar.search('memo', q, NULL) h), '')
+  FROM unnest(ARRAY['fox', 'brown', 'run', '"brown bread"', 'fox -bread', '(cake OR flour)', 'walnut', 'cherry', 'apple',
+                    'bre*', 'flor~1', 'title:fox', 'tags:kitchen']) q;
+DO $$
+DECLARE
+  v_found text;
+  v_stats record;
+BEGIN
+  SELECT string_agg(q || '=' || ids, ' ' ORDER BY q) INTO v_found FROM public.dump_search;
+  IF v_found IS DISTINCT FROM '"brown bread"=3 (cake OR flour)=2,5 apple= bre*=2,3 brown=3,1 cherry=5 flor~1=2 '
+       'fox=1,6,3 fox -bread=1,6 run=2 tags:kitchen=2,5 title:fox=6,1 walnut=' THEN
+    RAISE EXCEPTION 'unexpected search results before the dump: %', v_found;
+  END IF;
+  SELECT * INTO v_stats FROM specstar.search_stats('memo');
+  IF v_stats.documents <> 5 OR v_stats.segments < 2 OR v_stats.tombstones < 1 THEN
+    RAISE EXCEPTION 'the dump should hold 5 indexed memos in several segments, and tombstones: %', v_stats;
+  END IF;
+END $$;
 
 -- the history is what the writes above make it
 DO $$
@@ -241,6 +289,17 @@ SELECT i.id, m.name AS mark, pg_temp.at_or_error('author', i.id, m.at) AS resour
   FROM (SELECT DISTINCT id FROM api.author_revision) i CROSS JOIN public.dump_marks m ORDER BY 1, 2;
 SELECT i.id, m.name AS mark, pg_temp.at_or_error('article', i.id, m.at) AS resource
   FROM (SELECT DISTINCT id FROM api.article_revision) i CROSS JOIN public.dump_marks m ORDER BY 1, 2;
+
+\echo == the search index, and what it finds
+SELECT * FROM specstar.search_stats('memo');
+SELECT specstar.search_verify('memo');
+SELECT spec, segment, docs, files, md5(data) AS data FROM specstar.search_segment ORDER BY spec, segment;
+SELECT spec, id, key, seq FROM specstar.search_tombstone ORDER BY spec, id;
+SELECT last_value, is_called FROM specstar.search_seq;
+SELECT d.q, h.id, h.score FROM public.dump_search d CROSS JOIN LATERAL specstar.search('memo', d.q, NULL) h
+ ORDER BY d.q, h.score DESC, h.id;
+SELECT * FROM api.memo_search('fox');
+SELECT * FROM api.memo_search('brown OR cake', top => 2, skip => 1);
 
 \echo == diffs between consecutive revisions
 SELECT r.id, r.parent_revision, r.revision, api.author_diff(r.id, r.parent_revision, r.revision) AS patch
@@ -362,6 +421,43 @@ SELECT pg_temp.ok(bool_and(ok), 'every history is gapless, chained and contiguou
                   FROM api.author_revision r) h
          GROUP BY id) g;
 
+-- search works in B without any manual step: the same hits as before the dump, an index
+-- that matches the table, and it follows new writes (the write numbers that tombstones
+-- compare with continue after the restored ones: an update or a delete in B hides the
+-- documents written in A)
+SELECT pg_temp.ok(specstar.search_verify('memo') ->> 'ok' = 'true', 'search_verify(memo) is ok after the restore: ' || specstar.search_verify('memo')::text);
+SELECT pg_temp.ok(count(*) = 13 AND count(*) FILTER (WHERE d.ids IS DISTINCT FROM f.ids) = 0,
+                  format('the %s recorded queries find what they found before the dump%s', count(*),
+                         coalesce('; differs: ' || string_agg(format('%s -> [%s], was [%s]', d.q, f.ids, d.ids), ', ')
+                                                     FILTER (WHERE d.ids IS DISTINCT FROM f.ids), '')))
+  FROM public.dump_search d
+  CROSS JOIN LATERAL (SELECT coalesce(string_agg(right(h.id::text, 1), ',' ORDER BY h.score DESC, h.id), '') AS ids
+                        FROM specstar.search('memo', d.q, NULL) h) f;
+SELECT pg_temp.ok(string_agg(right(id::text, 1), ',' ORDER BY ordinality) = '1,6,3' AND bool_and(highlights ? 'title' OR highlights ? 'body'),
+                  'api.memo_search ranks and highlights as before the dump')
+  FROM api.memo_search('fox') WITH ORDINALITY AS s;
+INSERT INTO api.memo (id, title, body) VALUES ('e0000000-0000-0000-0000-000000000007', 'Fresh fox', 'hazelnut tart');
+SELECT pg_temp.ok(string_agg(id::text, ',') = 'e0000000-0000-0000-0000-000000000007', 'a memo inserted after the restore is found')
+  FROM specstar.search('memo', 'hazelnut', NULL);
+SELECT pg_temp.ok(string_agg(right(id::text, 1), ',' ORDER BY id) = '1,3,6,7', 'it joins the restored hits')
+  FROM specstar.search('memo', 'fox', NULL);
+UPDATE api.memo SET body = 'pecan pie' WHERE id = 'e0000000-0000-0000-0000-000000000005';
+SELECT pg_temp.ok(NOT EXISTS (SELECT FROM specstar.search('memo', 'cherry', NULL)), 'an update after the restore hides the text indexed before the dump');
+SELECT pg_temp.ok(string_agg(right(id::text, 1), ',') = '5', 'and indexes the new text')
+  FROM specstar.search('memo', 'pecan', NULL);
+DELETE FROM api.memo WHERE id = 'e0000000-0000-0000-0000-000000000001';
+SELECT pg_temp.ok(string_agg(right(id::text, 1), ',' ORDER BY id) = '3,6,7', 'a delete after the restore removes a memo indexed before the dump')
+  FROM specstar.search('memo', 'fox', NULL);
+SELECT pg_temp.ok(revision = 3, 'the memo deleted before the dump is restored') FROM api.memo_restore('e0000000-0000-0000-0000-000000000004');
+SELECT pg_temp.ok(string_agg(right(id::text, 1), ',') = '4', 'and found again')
+  FROM specstar.search('memo', 'apple', NULL);
+SELECT pg_temp.ok(specstar.search_verify('memo') ->> 'ok' = 'true', 'search_verify(memo) is ok after the writes in B: ' || specstar.search_verify('memo')::text);
+SELECT pg_temp.ok((specstar.search_merge('memo') ->> 'merged')::int >= 4, 'search_merge merges the restored segments with the new ones');
+SELECT pg_temp.ok(segments = 1 AND documents = 6 AND tombstones = 0, format('one segment of 6 memos after the merge: %s', s))
+  FROM specstar.search_stats('memo') s;
+SELECT pg_temp.ok(string_agg(right(id::text, 1), ',' ORDER BY id) = '3,6,7', 'the merged index finds the same')
+  FROM specstar.search('memo', 'fox', NULL);
+
 -- registering the identical spec again is a no-op
 SELECT count(*) AS versions_before, max(vid) AS max_vid FROM specstar.spec_versions \gset
 SELECT pg_temp.ok(specstar.register_spec('author', :'author_schema') = descriptor, 'identical register_spec(author) returns its descriptor')
@@ -384,6 +480,9 @@ SELECT specstar.drop_spec('tag', drop_data => true);
 SELECT specstar.drop_spec('article', drop_data => true);
 SELECT specstar.drop_spec('author', drop_data => true);
 SELECT specstar.drop_spec('note', drop_data => true);
+SELECT specstar.drop_spec('memo', drop_data => true);
+SELECT pg_temp.ok(NOT EXISTS (SELECT FROM specstar.search_segment) AND NOT EXISTS (SELECT FROM specstar.search_tombstone),
+                  'drop_spec(memo) removes its search index');
 SELECT pg_temp.ok(NOT EXISTS (SELECT FROM specstar.spec) AND NOT EXISTS (SELECT FROM specstar.spec_versions), 'the catalog is empty');
 SELECT pg_temp.ok(NOT EXISTS (SELECT FROM pg_class WHERE relnamespace IN ('api'::regnamespace, 'specstar_data'::regnamespace)),
                   'no table, view, index or sequence is left in api or specstar_data');

@@ -92,7 +92,8 @@ class OpenAPI(unittest.TestCase):
     def test_anonymous_readers_do_not_see_drafts(self):
         doc = S.request("GET", "/", headers=OPENAPI).json
         self.assertEqual({p for p in doc["paths"] if p.startswith("/article") or p.startswith("/rpc/article")},
-                         {"/article", "/article_revision", "/rpc/article_at", "/rpc/article_as_of", "/rpc/article_diff"})
+                         {"/article", "/article_revision", "/rpc/article_at", "/rpc/article_as_of", "/rpc/article_diff",
+                          "/rpc/article_search"})
         self.assertNotIn("article_draft", doc["definitions"])
 
 

@@ -9,9 +9,8 @@
 use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, EmptyQuery, FuzzyTermQuery, Occur, PhrasePrefixQuery, PhraseQuery, Query, TermQuery};
 use tantivy::query_grammar::{self, Delimiter, UserInputAst, UserInputLeaf, UserInputLiteral};
 use tantivy::schema::{Field, IndexRecordOption};
-use tantivy::snippet::SnippetGenerator;
 use tantivy::tokenizer::TokenStream;
-use tantivy::{Searcher, Term};
+use tantivy::Term;
 
 use crate::schema::{Config, IndexSchema};
 
@@ -26,6 +25,45 @@ pub struct QueryError {
 /// A parsed query, ready to run against a searcher of the same config.
 pub struct SearchQuery {
     pub query: Box<dyn Query>,
+    /// What the query looks for, per field (None: any field): for highlighting.
+    marks: Vec<(Option<usize>, Mark)>,
+    language: crate::schema::Language,
+}
+
+/// A token the query matches (after analysis).
+#[derive(Clone, Debug, PartialEq)]
+enum Mark {
+    Exact(String),
+    Prefix(String),
+    Fuzzy(String, u32),
+}
+
+impl Mark {
+    fn matches(&self, token: &str) -> bool {
+        match self {
+            Mark::Exact(t) => t == token,
+            Mark::Prefix(p) => token.starts_with(p.as_str()),
+            Mark::Fuzzy(t, d) => strsim::osa_distance(t, token) <= *d as usize,
+        }
+    }
+}
+
+/// Texts up to this many characters come back whole from highlighting; longer ones as a
+/// window around the first match.
+const WHOLE_TEXT_CHARS: usize = 1000;
+const WINDOW_CHARS: usize = 400;
+
+fn escape_into(out: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
 }
 
 fn char_position(q: &str, byte: usize) -> usize {
@@ -46,19 +84,57 @@ impl SearchQuery {
                 hint: SYNTAX_HINT.to_string(),
             });
         }
-        let conv = Converter { config, schema, q };
-        let query = conv.ast(&ast)?.unwrap_or_else(|| Box::new(EmptyQuery));
-        Ok(SearchQuery { query })
+        let conv = Converter { config, schema, q, marks: std::cell::RefCell::new(vec![]) };
+        let query = conv.ast(&ast, false)?.unwrap_or_else(|| Box::new(EmptyQuery));
+        Ok(SearchQuery { query, marks: conv.marks.into_inner(), language: config.language })
     }
 
-    /// Per field of `texts` (index into `Config::fields`, text), the text with the query's terms
-    /// marked `<b>…</b>` (HTML-escaped), or nothing when no term of the query is in it.
-    pub fn highlights(&self, searcher: &Searcher, schema: &IndexSchema, field: usize, text: &str) -> Option<String> {
-        let f = *schema.fields.get(field)?;
-        let mut gen = SnippetGenerator::create(searcher, &*self.query, f).ok()?;
-        gen.set_max_num_chars(200);
-        let snippet = gen.snippet(text);
-        (!snippet.highlighted().is_empty()).then(|| snippet.to_html())
+    /// The text of field `field` (index into `Config::fields`), HTML-escaped, with every word
+    /// the query looks for there marked `<b>…</b>`; `None` when there is none. Texts longer
+    /// than 1000 characters come back as a window of about 400 around the first mark, `…` at
+    /// the cuts.
+    pub fn highlight(&self, field: usize, text: &str) -> Option<String> {
+        let marks: Vec<&Mark> = self.marks.iter().filter(|(f, _)| f.is_none_or(|f| f == field)).map(|(_, m)| m).collect();
+        if marks.is_empty() {
+            return None;
+        }
+        let mut analyzer = self.language.analyzer();
+        let mut stream = analyzer.token_stream(text);
+        let mut ranges: Vec<(usize, usize)> = vec![];
+        while stream.advance() {
+            let t = stream.token();
+            if marks.iter().any(|m| m.matches(&t.text)) {
+                ranges.push((t.offset_from, t.offset_to));
+            }
+        }
+        let first = ranges.first()?.0;
+        let (start, end) = if text.chars().count() <= WHOLE_TEXT_CHARS {
+            (0, text.len())
+        } else {
+            let back = text[..first].char_indices().rev().nth(WINDOW_CHARS / 4).map_or(0, |(i, _)| i);
+            let end = text[back..].char_indices().nth(WINDOW_CHARS).map_or(text.len(), |(i, _)| back + i);
+            (back, end.max(ranges[0].1))
+        };
+        let mut out = String::with_capacity(end - start + 16 * ranges.len());
+        if start > 0 {
+            out.push('…');
+        }
+        let mut at = start;
+        for (from, to) in ranges.into_iter().filter(|(f, t)| *f >= start && *t <= end) {
+            if from < at {
+                continue;
+            }
+            escape_into(&mut out, &text[at..from]);
+            out.push_str("<b>");
+            escape_into(&mut out, &text[from..to]);
+            out.push_str("</b>");
+            at = to;
+        }
+        escape_into(&mut out, &text[at..end]);
+        if end < text.len() {
+            out.push('…');
+        }
+        Some(out)
     }
 }
 
@@ -66,6 +142,7 @@ struct Converter<'a> {
     config: &'a Config,
     schema: &'a IndexSchema,
     q: &'a str,
+    marks: std::cell::RefCell<Vec<(Option<usize>, Mark)>>,
 }
 
 impl Converter<'_> {
@@ -74,41 +151,49 @@ impl Converter<'_> {
         QueryError { message: format!("search query: {message} at position {position}"), position, hint }
     }
 
-    fn ast(&self, ast: &UserInputAst) -> Result<Option<Box<dyn Query>>, QueryError> {
+    /// Words are all required by default; `a OR b` binds tighter than the implicit AND, so
+    /// the alternatives of a clause (tantivy's `Should`s) are required as one group:
+    /// `a OR b c` is (a OR b) AND c. `negated`: under a `-`, so not highlighted.
+    fn ast(&self, ast: &UserInputAst, negated: bool) -> Result<Option<Box<dyn Query>>, QueryError> {
         match ast {
             UserInputAst::Clause(clauses) => {
-                let mut subs: Vec<(Occur, Box<dyn Query>)> = vec![];
+                let mut required: Vec<(Occur, Box<dyn Query>)> = vec![];
+                let mut alternatives: Vec<(Occur, Box<dyn Query>)> = vec![];
                 for (occur, sub) in clauses {
-                    let occur = match occur {
-                        Some(query_grammar::Occur::Should) => Occur::Should,
-                        Some(query_grammar::Occur::MustNot) => Occur::MustNot,
-                        Some(query_grammar::Occur::Must) | None => Occur::Must,
-                    };
-                    if let Some(q) = self.ast(sub)? {
-                        subs.push((occur, q));
+                    let not = matches!(occur, Some(query_grammar::Occur::MustNot));
+                    let Some(q) = self.ast(sub, negated ^ not)? else { continue };
+                    match occur {
+                        Some(query_grammar::Occur::Should) => alternatives.push((Occur::Should, q)),
+                        Some(query_grammar::Occur::MustNot) => required.push((Occur::MustNot, q)),
+                        Some(query_grammar::Occur::Must) | None => required.push((Occur::Must, q)),
                     }
                 }
-                if subs.is_empty() {
+                match alternatives.len() {
+                    0 => {}
+                    1 => required.push((Occur::Must, alternatives.pop().expect("one").1)),
+                    _ => required.push((Occur::Must, Box::new(BooleanQuery::new(alternatives)))),
+                }
+                if required.is_empty() {
                     return Ok(None);
                 }
-                if subs.iter().all(|(o, _)| *o == Occur::MustNot) {
-                    subs.push((Occur::Must, Box::new(AllQuery)));
+                if required.iter().all(|(o, _)| *o == Occur::MustNot) {
+                    required.push((Occur::Must, Box::new(AllQuery)));
                 }
-                if subs.len() == 1 && subs[0].0 != Occur::MustNot {
-                    return Ok(subs.pop().map(|(_, q)| q));
+                if required.len() == 1 && required[0].0 != Occur::MustNot {
+                    return Ok(required.pop().map(|(_, q)| q));
                 }
-                Ok(Some(Box::new(BooleanQuery::new(subs))))
+                Ok(Some(Box::new(BooleanQuery::new(required))))
             }
             UserInputAst::Boost(sub, boost) => {
-                Ok(self.ast(sub)?.map(|q| Box::new(BoostQuery::new(q, boost.0 as f32)) as Box<dyn Query>))
+                Ok(self.ast(sub, negated)?.map(|q| Box::new(BoostQuery::new(q, boost.0 as f32)) as Box<dyn Query>))
             }
-            UserInputAst::Leaf(leaf) => self.leaf(leaf),
+            UserInputAst::Leaf(leaf) => self.leaf(leaf, negated),
         }
     }
 
-    fn leaf(&self, leaf: &UserInputLeaf) -> Result<Option<Box<dyn Query>>, QueryError> {
+    fn leaf(&self, leaf: &UserInputLeaf, negated: bool) -> Result<Option<Box<dyn Query>>, QueryError> {
         match leaf {
-            UserInputLeaf::Literal(lit) => self.literal(lit),
+            UserInputLeaf::Literal(lit) => self.literal(lit, negated),
             UserInputLeaf::All => Ok(Some(Box::new(AllQuery))),
             UserInputLeaf::Range { field, .. } => Err(self.error(
                 "ranges are not supported".into(),
@@ -133,11 +218,11 @@ impl Converter<'_> {
         }
     }
 
-    fn fields(&self, lit: &UserInputLiteral) -> Result<Vec<Field>, QueryError> {
+    fn fields(&self, lit: &UserInputLiteral) -> Result<(Option<usize>, Vec<Field>), QueryError> {
         match &lit.field_name {
-            None => Ok(self.schema.fields.clone()),
+            None => Ok((None, self.schema.fields.clone())),
             Some(name) => match self.config.fields.iter().position(|f| f == name) {
-                Some(i) => Ok(vec![self.schema.fields[i]]),
+                Some(i) => Ok((Some(i), vec![self.schema.fields[i]])),
                 None => Err(self.error(
                     format!("\"{name}\" is not a searchable field"),
                     &format!("{name}:"),
@@ -147,8 +232,15 @@ impl Converter<'_> {
         }
     }
 
-    fn literal(&self, lit: &UserInputLiteral) -> Result<Option<Box<dyn Query>>, QueryError> {
-        let fields = self.fields(lit)?;
+    fn literal(&self, lit: &UserInputLiteral, negated: bool) -> Result<Option<Box<dyn Query>>, QueryError> {
+        if lit.delimiter == Delimiter::None && ["AND", "OR", "NOT"].contains(&lit.phrase.as_str()) {
+            return Err(self.error(
+                format!("{} needs a word on each side", lit.phrase),
+                &lit.phrase,
+                format!("Remove the dangling {op}, or quote it to search for the word: \"{op}\".", op = lit.phrase),
+            ));
+        }
+        let (field_index, fields) = self.fields(lit)?;
         // tantivy's grammar reads `word*` and `word~1` as plain words: the suffixes are ours.
         let (mut text, mut prefix, mut slop) = (lit.phrase.as_str(), lit.prefix, lit.slop);
         if lit.delimiter == Delimiter::None {
@@ -184,6 +276,24 @@ impl Converter<'_> {
                 &format!("~{slop}"),
                 "Use ~1 or ~2.".into(),
             ));
+        }
+        if !negated {
+            let mut marks = self.marks.borrow_mut();
+            for (_, t) in &tokens {
+                let mark = if tokens.len() == 1 && prefix {
+                    Mark::Prefix(t.clone())
+                } else if fuzzy {
+                    Mark::Fuzzy(t.clone(), slop)
+                } else {
+                    Mark::Exact(t.clone())
+                };
+                marks.push((field_index, mark));
+            }
+            if tokens.len() > 1 && prefix {
+                if let Some(m) = marks.last_mut() {
+                    m.1 = Mark::Prefix(tokens[tokens.len() - 1].1.clone());
+                }
+            }
         }
         let mut per_field: Vec<(Occur, Box<dyn Query>)> = vec![];
         for field in fields {

@@ -106,6 +106,43 @@ fn scores_order_hits_and_skip_pages() {
     assert!(hits[0].1 > hits[1].1);
     let page2 = top_hits(&searcher, &*q.query, Some(1), 1).unwrap();
     assert_eq!(page2[0].0, "one");
-    assert_eq!(q.highlights(&searcher, c.schema(), 0, "the fox & friends").as_deref(), Some("the <b>fox</b> &amp; friends"));
-    assert_eq!(q.highlights(&searcher, c.schema(), 0, "nothing here"), None);
+    assert_eq!(q.highlight(0, "the \"fox\" & friends!").as_deref(), Some("the &quot;<b>fox</b>&quot; &amp; friends!"));
+    assert_eq!(q.highlight(0, "nothing here"), None);
+}
+
+fn parse(c: &IndexCache, q: &str) -> SearchQuery {
+    SearchQuery::parse(&c.config.clone(), c.schema(), q).unwrap()
+}
+
+#[test]
+fn operators_next_to_plain_words_keep_every_word_required() {
+    let mut c = IndexCache::new(Config { fields: vec!["title".into()], language: Language::Simple }).unwrap();
+    let t = |id: &str, text: &str| Doc { id: id.into(), seq: 1, fields: vec![vec![text.into()]] };
+    let s = load(&mut c, &[t("bf", "brown fox"), t("bb", "brown bread"), t("f", "fox"), t("bfs", "brown fox shoes")]);
+    let v = vec![s];
+    assert_eq!(ids(&mut c, &v, &[], "fox -shoes AND brown"), ["bf"]);
+    assert_eq!(ids(&mut c, &v, &[], "fox brown AND bread"), Vec::<String>::new());
+    assert_eq!(ids(&mut c, &v, &[], "brown fox OR bread"), ["bb", "bf", "bfs"]);
+    assert_eq!(ids(&mut c, &v, &[], "fox OR bread brown"), ["bb", "bf", "bfs"]);
+    assert_eq!(ids(&mut c, &v, &[], "shoes OR bread"), ["bb", "bfs"]);
+    for dangling in ["fox AND", "fox OR"] {
+        let e = SearchQuery::parse(&c.config.clone(), c.schema(), dangling).err().unwrap();
+        assert!(e.message.contains("needs a word on each side"), "{dangling}: {e:?}");
+        assert_eq!(e.position, 5);
+    }
+    assert_eq!(SearchQuery::parse(&c.config.clone(), c.schema(), "fox NOT").err().unwrap().position, 5);
+    assert_eq!(ids(&mut c, &v, &[], "\"fox\" \"OR\""), Vec::<String>::new(), "a quoted OR is a word");
+}
+
+#[test]
+fn highlights_mark_prefix_fuzzy_and_stemmed_words_but_not_excluded_ones() {
+    let c = IndexCache::new(Config { fields: vec!["title".into(), "body".into()], language: Language::English }).unwrap();
+    assert_eq!(parse(&c, "kiw*").highlight(0, "\"Quoted\" kiwis, really!").as_deref(), Some("&quot;Quoted&quot; <b>kiwis</b>, really!"));
+    assert_eq!(parse(&c, "kiwo~1").highlight(0, "a kiwi").as_deref(), Some("a <b>kiwi</b>"));
+    assert_eq!(parse(&c, "run").highlight(1, "Running runners ran").as_deref(), Some("<b>Running</b> runners ran"), "runners stems to runner");
+    assert_eq!(parse(&c, "title:fox").highlight(1, "fox"), None, "another field");
+    assert_eq!(parse(&c, "fox -dog").highlight(0, "fox and dog").as_deref(), Some("<b>fox</b> and dog"));
+    let long = format!("{} fox {}", "a ".repeat(600), "b ".repeat(600));
+    let h = parse(&c, "fox").highlight(0, &long).unwrap();
+    assert!(h.starts_with('…') && h.ends_with('…') && h.contains("<b>fox</b>") && h.chars().count() < 500, "{h}");
 }
