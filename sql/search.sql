@@ -1,10 +1,11 @@
 -- The full-text search index (docs/search.md). Each spec with "x-search" properties has an
 -- index made of immutable tantivy segments stored as rows here, written in the writer's own
--- transaction by the spec's statement triggers, plus tombstones: (key, seq) hides every
--- document of resource `key` written before write number `seq`. Being rows, they share the
--- transaction, the snapshot, WAL, crash recovery, replication and pg_dump of the data.
--- Nobody is granted these tables: segments hold every indexed word. specstar's functions
--- check the caller's right to read the spec and then read them as their owner.
+-- transaction by the spec's statement triggers. Each segment carries the tombstones of its
+-- write: (key, seq) hides every document of resource `key` written before write number
+-- `seq`. Being rows, segments share the transaction, the snapshot, WAL, crash recovery,
+-- replication and pg_dump of the data. Nobody is granted the table: segments hold every
+-- indexed word. specstar's functions check the caller's right to read the spec and then
+-- read it as its owner.
 
 CREATE TABLE specstar.search_segment (
   spec text NOT NULL,
@@ -12,50 +13,37 @@ CREATE TABLE specstar.search_segment (
   docs integer NOT NULL,
   files jsonb NOT NULL,
   data bytea NOT NULL,
+  -- (resource id, write number) pairs, 24 bytes each: what this segment's write deleted
+  tombstones bytea NOT NULL,
   created_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (spec, segment)
 );
 -- tantivy's files are compressed already
 ALTER TABLE specstar.search_segment ALTER COLUMN data SET STORAGE EXTERNAL;
-COMMENT ON TABLE specstar.search_segment IS 'Search index segments: immutable, one row each (files concatenated in data).';
+COMMENT ON TABLE specstar.search_segment IS
+  'Search index segments: immutable, one row each (files concatenated in data), with the tombstones of their write.';
 
--- Numbers every write to an index (tombstones compare with it) and names tombstones.
+-- Numbers every write to an index: a tombstone hides the versions written before it.
 CREATE SEQUENCE specstar.search_seq;
-
-CREATE TABLE specstar.search_tombstone (
-  spec text NOT NULL,
-  id bigint NOT NULL DEFAULT pg_catalog.nextval('specstar.search_seq'),
-  key uuid NOT NULL,
-  seq bigint NOT NULL,
-  PRIMARY KEY (spec, id)
-);
-COMMENT ON TABLE specstar.search_tombstone IS 'Search index tombstones: documents of resource key written before write seq are gone.';
 
 -- pg_dump keeps the index with the data it indexes, in the same snapshot.
 SELECT pg_catalog.pg_extension_config_dump('specstar.search_segment', '');
-SELECT pg_catalog.pg_extension_config_dump('specstar.search_tombstone', '');
 SELECT pg_catalog.pg_extension_config_dump('specstar.search_seq', '');
 
+-- a handful of hits, not the default guess of 1000 rows: joins with the spec's rows use its key
+ALTER FUNCTION specstar._search_hits(text, text, integer, integer, boolean) ROWS 20;
 REVOKE ALL ON FUNCTION specstar._search_write(text, bigint, uuid[], jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION specstar._search_merge(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION specstar._search_rebuild(text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION specstar._search_documents(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION specstar._search_counts(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION specstar._search_verify(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION specstar._backend_threads() FROM PUBLIC;
 
 -- (id, score) of the best `top` hits of q (NULL: every hit), best first.
 CREATE FUNCTION specstar.search(spec text, q text, top integer DEFAULT 10)
 RETURNS TABLE (id uuid, score real)
-LANGUAGE plpgsql STABLE AS $$
-DECLARE
-  v_problem jsonb;
-BEGIN
-  v_problem := specstar._search_problem(search.spec, search.q);
-  IF v_problem IS NOT NULL THEN
-    PERFORM specstar._raise(v_problem);
-  END IF;
-  RETURN QUERY SELECT h.id, h.score FROM specstar._search_hits(search.spec, search.q, search.top, 0, false) h;
-END
+LANGUAGE sql STABLE AS $$
+  SELECT h.id, h.score FROM specstar._spec(search.spec) s, specstar._search_hits(s.name, search.q, search.top, 0, false) h
 $$;
 COMMENT ON FUNCTION specstar.search(text, text, integer) IS
   'Full-text search (BM25) of a spec: (id, score) of the best top hits (NULL: all). Join them with api.<spec> for the rows, or call api.<spec>_search.';
@@ -64,7 +52,6 @@ COMMENT ON FUNCTION specstar.search(text, text, integer) IS
 CREATE FUNCTION specstar._search_forget(spec text) RETURNS void
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
   DELETE FROM specstar.search_segment s WHERE s.spec = _search_forget.spec;
-  DELETE FROM specstar.search_tombstone t WHERE t.spec = _search_forget.spec;
 $$;
 REVOKE ALL ON FUNCTION specstar._search_forget(text) FROM PUBLIC;
 
@@ -85,10 +72,11 @@ COMMENT ON FUNCTION specstar.search_rebuild(text) IS
 CREATE FUNCTION specstar.search_stats(spec text, OUT segments integer, OUT documents bigint, OUT tombstones bigint, OUT bytes bigint)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
   SELECT (SELECT count(*)::integer FROM specstar.search_segment s WHERE s.spec = x.name),
-         specstar._search_documents(x.name),
-         (SELECT count(*) FROM specstar.search_tombstone t WHERE t.spec = x.name),
-         (SELECT coalesce(sum(pg_catalog.octet_length(s.data)), 0)::bigint FROM specstar.search_segment s WHERE s.spec = x.name)
-    FROM specstar._spec(search_stats.spec) x
+         (c ->> 'documents')::bigint,
+         (c ->> 'tombstones')::bigint,
+         (SELECT coalesce(sum(pg_catalog.octet_length(s.data) + pg_catalog.octet_length(s.tombstones)), 0)::bigint
+            FROM specstar.search_segment s WHERE s.spec = x.name)
+    FROM specstar._spec(search_stats.spec) x, specstar._search_counts(x.name) c
 $$;
 COMMENT ON FUNCTION specstar.search_stats(text) IS
   'Segments, live documents, tombstones and bytes of a spec''s search index.';

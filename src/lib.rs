@@ -43,7 +43,7 @@ LANGUAGE c STABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'specstar_doc';
 extension_sql_file!(
     "../sql/search.sql",
     name = "search",
-    requires = ["catalog", "helpers", search_write, search_merge, search_rebuild, search_documents, search_verify, backend_threads]
+    requires = ["catalog", "helpers", search_write, search_merge, search_rebuild, search_counts, search_verify, backend_threads]
 );
 extension_sql_file!("../sql/specs.sql", name = "specs", finalize);
 

@@ -1,8 +1,12 @@
-//! The search index inside PostgreSQL (docs/search.md): segments and tombstones are rows of
-//! `specstar.search_segment` / `specstar.search_tombstone`, written in the writer's
-//! transaction by the spec's statement triggers, and read under the caller's snapshot. All
-//! tantivy work happens in `specstar_search`, in memory, on this (the backend's only) thread,
-//! strictly between SPI calls: no tantivy code ever calls PostgreSQL.
+//! The search index inside PostgreSQL (docs/search.md): every segment is a row of
+//! `specstar.search_segment`, written in the writer's transaction by the spec's statement
+//! triggers together with the tombstones of that write, and read under the caller's
+//! snapshot. All tantivy work happens in `specstar_search`, in memory, on this (the backend's
+//! only) thread, strictly between SPI calls: no tantivy code ever calls PostgreSQL.
+//!
+//! Errors a client can cause (a malformed query, no right to read the spec, a spec without
+//! searchable properties) are raised with SQLSTATEs pgrx knows (22023, 42501), which reach the
+//! client unchanged and without a backtrace.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -10,7 +14,7 @@ use std::collections::HashMap;
 use pgrx::prelude::*;
 use pgrx::{JsonB, Uuid};
 use serde_json::{json, Value};
-use specstar_search::cache::{all_ids, top_hits};
+use specstar_search::cache::{all_ids, top_hits, Searcher};
 use specstar_search::{segment, Config, Doc, IndexCache, Language, SearchQuery, SegmentBlob, Tombstone};
 
 /// Segments merged together at each size level (specstar_search::policy).
@@ -30,6 +34,20 @@ fn fail(what: &str, e: impl std::fmt::Display) -> ! {
     error!("specstar search: {what}: {e}")
 }
 
+/// Raises a client's error with a SQLSTATE pgrx knows (kept as is, no backtrace) and a hint.
+fn raise(code: PgSqlErrorCode, message: String, hint: &str, detail: Option<String>) -> ! {
+    let mut report = pgrx::pg_sys::panic::ErrorReport::new(code, message, "specstar search").set_hint(hint);
+    if let Some(d) = detail {
+        report = report.set_detail(d);
+    }
+    report.report(PgLogLevel::ERROR);
+    unreachable!("ERROR does not return")
+}
+
+fn ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
 fn parse_config(search: &Value) -> Option<Config> {
     let fields: Vec<String> = search.get("fields")?.as_array()?.iter().filter_map(|f| f.as_str().map(String::from)).collect();
     let language = Language::parse(search.get("language")?.as_str()?)?;
@@ -41,31 +59,31 @@ fn config_of(vid: i64) -> Option<Config> {
     if let Some(c) = CONFIGS.with(|c| c.borrow().get(&vid).cloned()) {
         return c;
     }
-    let search = Spi::get_one_with_args::<JsonB>("SELECT (SELECT descriptor -> 'search' FROM specstar.spec_versions WHERE vid = $1)", &[vid.into()])
-        .unwrap_or_else(|e| fail("reading the spec version", e));
+    let search = Spi::get_one_with_args::<JsonB>(
+        "SELECT (SELECT descriptor -> 'search' FROM specstar.spec_versions WHERE vid = $1)",
+        &[vid.into()],
+    )
+    .unwrap_or_else(|e| fail("reading the spec version", e));
     let config = search.and_then(|s| parse_config(&s.0));
     CONFIGS.with(|c| c.borrow_mut().insert(vid, config.clone()));
     config
 }
 
-/// The current version of a spec and its search config (`None`: not registered).
-fn current(spec: &str) -> Option<(i64, Option<Config>)> {
-    let vid = Spi::get_one_with_args::<i64>("SELECT (SELECT current_vid FROM specstar.spec WHERE name = $1)", &[spec.into()])
-        .unwrap_or_else(|e| fail("reading the spec", e))?;
-    Some((vid, config_of(vid)))
-}
-
-/// Runs `f` with the rights of the owner of specstar's search tables (they are not granted to
-/// anyone: segments hold every indexed word). Callers check the user's own rights first.
-/// An error inside `f` aborts the (sub)transaction, which restores the user as well.
-fn as_index_owner<R>(f: impl FnOnce() -> R) -> R {
-    let owner = OWNER.with(|o| *o.borrow()).unwrap_or_else(|| {
+fn owner() -> pg_sys::Oid {
+    OWNER.with(|o| *o.borrow()).unwrap_or_else(|| {
         let oid = Spi::get_one::<pg_sys::Oid>("SELECT relowner FROM pg_catalog.pg_class WHERE oid = 'specstar.search_segment'::regclass")
             .unwrap_or_else(|e| fail("finding the index owner", e))
             .unwrap_or_else(|| fail("finding the index owner", "specstar.search_segment is missing"));
         OWNER.with(|o| *o.borrow_mut() = Some(oid));
         oid
-    });
+    })
+}
+
+/// Runs `f` with the rights of the owner of specstar's search table (it is granted to nobody:
+/// segments hold every indexed word). Callers check the user's own rights first. An error
+/// inside `f` aborts the (sub)transaction, which restores the user as well.
+fn as_index_owner<R>(f: impl FnOnce() -> R) -> R {
+    let owner = owner();
     let (mut user, mut context) = (pg_sys::Oid::INVALID, 0);
     unsafe {
         pg_sys::GetUserIdAndSecContext(&mut user, &mut context);
@@ -76,77 +94,31 @@ fn as_index_owner<R>(f: impl FnOnce() -> R) -> R {
     out
 }
 
-fn can_read(spec: &str) -> bool {
-    Spi::get_one_with_args::<bool>(
-        // by oid: a name would need USAGE on specstar_data just to be looked up
-        "SELECT (SELECT pg_catalog.has_table_privilege(c.oid, 'SELECT') FROM pg_catalog.pg_class c
-           JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'specstar_data' AND c.relname = $1)",
-        &[spec.into()],
-    )
-    .unwrap_or_else(|e| fail("checking privileges", e))
-    .unwrap_or(false)
+/// What one statement needs to know to search a spec, read in one snapshot: its current
+/// version, whether `user` may read it, and the visible segments.
+struct State {
+    vid: Option<i64>,
+    readable: bool,
+    segments: Vec<String>,
 }
 
-fn problem(sqlstate: &str, message: String, hint: String) -> Option<JsonB> {
-    Some(JsonB(json!({"sqlstate": sqlstate, "message": message, "hint": hint})))
-}
-
-/// What is wrong with searching `spec` for `q`, as `{sqlstate, message, hint}`, or NULL.
-/// (Returned, not raised, so that the SQLSTATE reaches the client as is: sql/search.sql
-/// raises it.)
-#[pg_extern(name = "_search_problem", stable)]
-fn search_problem(spec: &str, q: Option<&str>) -> Option<JsonB> {
-    let Some((_, config)) = current(spec) else {
-        return problem("PT404", format!("spec {spec} is not registered"), "SELECT name FROM specstar.specs lists the registered specs.".into());
-    };
-    let Some(config) = config else {
-        return problem(
-            "22023",
-            format!("spec {spec} has no searchable properties"),
-            "Mark string properties with \"x-search\": true (a new version of the spec) to index them.".into(),
-        );
-    };
-    if !can_read(spec) {
-        return problem(
-            "42501",
-            format!("permission denied to search spec {spec}"),
-            "Searching needs the right to read the spec: options.roles.read, or GRANT SELECT on its table.".into(),
-        );
-    }
-    let Some(q) = q else {
-        return problem("22023", "search query: q is required".into(), "Pass the words to look for: q => 'word'.".into());
-    };
-    let schema = config.index_schema();
-    match SearchQuery::parse(&config, &schema, q) {
-        Ok(_) => None,
-        Err(e) => Some(JsonB(json!({
-            "sqlstate": "22023",
-            "message": e.message,
-            "detail": json!({"query": q, "position": e.position}).to_string(),
-            "hint": e.hint,
-        }))),
-    }
-}
-
-/// The visible segment ids and tombstones of a spec, in one snapshot.
-fn visible_state(spec: &str) -> (Vec<String>, Vec<Tombstone>) {
+fn state(spec: &str, user: pg_sys::Oid) -> State {
     Spi::connect(|client| {
         let row = client
             .select(
-                "SELECT ARRAY(SELECT replace(s.segment::text, '-', '') FROM specstar.search_segment s WHERE s.spec = $1),
-                        ARRAY(SELECT t.id FROM specstar.search_tombstone t WHERE t.spec = $1 ORDER BY t.id),
-                        ARRAY(SELECT t.key::text FROM specstar.search_tombstone t WHERE t.spec = $1 ORDER BY t.id),
-                        ARRAY(SELECT t.seq FROM specstar.search_tombstone t WHERE t.spec = $1 ORDER BY t.id)",
+                "SELECT (SELECT s.current_vid FROM specstar.spec s WHERE s.name = $1),
+                        coalesce((SELECT pg_catalog.has_table_privilege($2, c.oid, 'SELECT') FROM pg_catalog.pg_class c
+                                   WHERE c.relnamespace = 'specstar_data'::regnamespace AND c.relname = $1), false),
+                        ARRAY(SELECT replace(g.segment::text, '-', '') FROM specstar.search_segment g WHERE g.spec = $1)",
                 None,
-                &[spec.into()],
+                &[spec.into(), user.into()],
             )?
             .first();
-        let segments: Vec<String> = row.get(1)?.unwrap_or_default();
-        let ids: Vec<i64> = row.get(2)?.unwrap_or_default();
-        let keys: Vec<String> = row.get(3)?.unwrap_or_default();
-        let seqs: Vec<i64> = row.get(4)?.unwrap_or_default();
-        let tombs = ids.into_iter().zip(keys).zip(seqs).map(|((id, key), seq)| Tombstone { id, key, seq: seq as u64 }).collect();
-        Ok::<_, pgrx::spi::Error>((segments, tombs))
+        Ok::<_, pgrx::spi::Error>(State {
+            vid: row.get(1)?,
+            readable: row.get(2)?.unwrap_or(false),
+            segments: row.get(3)?.unwrap_or_default(),
+        })
     })
     .unwrap_or_else(|e| fail("reading the index", e))
 }
@@ -160,7 +132,7 @@ fn load_missing(spec: &str, cache: &mut IndexCache, wanted: &[String]) {
     let blobs = Spi::connect(|client| {
         let mut out = vec![];
         for row in client.select(
-            "SELECT replace(segment::text, '-', ''), docs, files, data FROM specstar.search_segment
+            "SELECT replace(segment::text, '-', ''), docs, files, data, tombstones FROM specstar.search_segment
               WHERE spec = $1 AND segment = ANY($2::uuid[])",
             None,
             &[spec.into(), missing.clone().into()],
@@ -169,7 +141,8 @@ fn load_missing(spec: &str, cache: &mut IndexCache, wanted: &[String]) {
             let docs: i32 = row.get(2)?.unwrap_or_default();
             let files: JsonB = row.get(3)?.unwrap_or(JsonB(Value::Null));
             let data: Vec<u8> = row.get(4)?.unwrap_or_default();
-            out.push((id, docs, files, data));
+            let tombstones: Vec<u8> = row.get(5)?.unwrap_or_default();
+            out.push((id, docs, files, data, tombstones));
         }
         Ok::<_, pgrx::spi::Error>(out)
     })
@@ -177,16 +150,17 @@ fn load_missing(spec: &str, cache: &mut IndexCache, wanted: &[String]) {
     if blobs.len() != missing.len() {
         fail("reading segments", format!("{} of {} segments are gone", missing.len() - blobs.len(), missing.len()));
     }
-    for (id, docs, files, data) in blobs {
-        let files = SegmentBlob::parse_files(&files.0).unwrap_or_else(|e| fail(&format!("segment {id}"), e));
-        let blob = SegmentBlob { id: id.clone(), docs: docs as u32, meta: Value::Null, files, data };
-        cache.load(&blob).unwrap_or_else(|e| fail(&format!("segment {id}"), e));
+    for (id, docs, files, data, tombstones) in blobs {
+        let what = format!("segment {id}");
+        let files = SegmentBlob::parse_files(&files.0).unwrap_or_else(|e| fail(&what, e));
+        let tombstones = SegmentBlob::parse_tombstones(&tombstones).unwrap_or_else(|e| fail(&what, e));
+        let blob = SegmentBlob { id: id.clone(), docs: docs as u32, files, data, tombstones };
+        cache.load(&blob).unwrap_or_else(|e| fail(&what, e));
     }
 }
 
-/// Runs `f` over the spec's index as the caller's snapshot sees it (loaded, tombstones applied).
-fn with_index<R>(spec: &str, config: &Config, f: impl FnOnce(&mut IndexCache, &specstar_search::cache::Searcher, &[String], &[Tombstone]) -> R) -> R {
-    let (segments, tombs) = visible_state(spec);
+/// Runs `f` over the spec's index made of `segments` (loaded, tombstones applied).
+fn with_index<R>(spec: &str, config: &Config, segments: &[String], f: impl FnOnce(&mut IndexCache, &Searcher) -> R) -> R {
     CACHES.with(|caches| {
         let mut caches = caches.borrow_mut();
         if caches.get(spec).is_none_or(|c| c.config != *config) {
@@ -194,11 +168,25 @@ fn with_index<R>(spec: &str, config: &Config, f: impl FnOnce(&mut IndexCache, &s
             caches.insert(spec.to_string(), c);
         }
         let cache = caches.get_mut(spec).expect("inserted above");
-        cache.evict_except(&segments).unwrap_or_else(|e| fail("evicting segments", e));
-        load_missing(spec, cache, &segments);
-        let searcher = cache.open(&segments, &tombs).unwrap_or_else(|e| fail("opening the index", e));
-        f(cache, &searcher, &segments, &tombs)
+        cache.evict_except(segments).unwrap_or_else(|e| fail("evicting segments", e));
+        load_missing(spec, cache, segments);
+        let searcher = cache.open(segments).unwrap_or_else(|e| fail("opening the index", e));
+        f(cache, &searcher)
     })
+}
+
+fn visible_segments(spec: &str) -> Vec<String> {
+    Spi::connect(|client| {
+        let row = client
+            .select(
+                "SELECT ARRAY(SELECT replace(g.segment::text, '-', '') FROM specstar.search_segment g WHERE g.spec = $1)",
+                None,
+                &[spec.into()],
+            )?
+            .first();
+        Ok::<_, pgrx::spi::Error>(row.get::<Vec<String>>(1)?.unwrap_or_default())
+    })
+    .unwrap_or_else(|e| fail("reading the index", e))
 }
 
 fn uuid_of(s: &str) -> Uuid {
@@ -211,6 +199,17 @@ fn uuid_of(s: &str) -> Uuid {
         *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap_or_else(|e| fail("reading a hit", e));
     }
     Uuid::from_bytes(bytes)
+}
+
+/// `values[from..from+n]` of a JSON array as the text values of each field.
+fn doc_fields(values: &Value, from: usize, n: usize) -> Vec<Vec<String>> {
+    (0..n)
+        .map(|i| match values.get(from + i) {
+            Some(Value::String(s)) => vec![s.clone()],
+            Some(Value::Array(items)) => items.iter().filter_map(|v| v.as_str().map(String::from)).collect(),
+            _ => vec![],
+        })
+        .collect()
 }
 
 /// The text values of each searchable field of the resources `ids`, from the live table.
@@ -233,73 +232,69 @@ fn field_texts(spec: &str, config: &Config, ids: &[String]) -> HashMap<String, V
     .unwrap_or_else(|e| fail("reading texts to highlight", e))
 }
 
-fn ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-/// `values[from..from+n]` of a JSON array as the text values of each field.
-fn doc_fields(values: &Value, from: usize, n: usize) -> Vec<Vec<String>> {
-    (0..n)
-        .map(|i| match values.get(from + i) {
-            Some(Value::String(s)) => vec![s.clone()],
-            Some(Value::Array(items)) => items.iter().filter_map(|v| v.as_str().map(String::from)).collect(),
-            _ => vec![],
-        })
-        .collect()
-}
-
 /// The hits of `q` in `spec`, best first: resource id, BM25 score and (when asked) per
-/// searchable field the text with the query's terms marked `<b>…</b>`. `top` NULL: every hit.
-#[pg_extern(name = "_search_hits", stable)]
+/// searchable field the text with the query's words marked `<b>…</b>`. `top` NULL: every
+/// hit. The caller must have the right to read the spec.
+#[pg_extern(name = "_search_hits", stable, parallel_restricted)]
 fn search_hits(
     spec: &str,
-    q: &str,
+    q: Option<&str>,
     top: Option<i32>,
     skip: Option<i32>,
     highlights: Option<bool>,
 ) -> TableIterator<'static, (name!(id, Uuid), name!(score, f32), name!(highlights, Option<JsonB>))> {
-    let Some((_, Some(config))) = current(spec) else {
-        error!("specstar search: spec {spec} is not registered or has no searchable properties")
-    };
-    if !can_read(spec) {
-        ereport!(ERROR, PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE, format!("permission denied to search spec {spec}"));
-    }
-    let schema = config.index_schema();
-    let query = SearchQuery::parse(&config, &schema, q).unwrap_or_else(|e| {
-        ereport!(ERROR, PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, e.message);
-    });
-    let top = top.map(|t| t.max(0) as usize);
-    let skip = skip.unwrap_or(0).max(0) as usize;
+    let user = unsafe { pg_sys::GetUserId() };
     let rows = as_index_owner(|| {
-        let (hits, marked) = with_index(spec, &config, |cache, searcher, _, _| {
-            let hits = top_hits(searcher, &*query.query, top, skip).unwrap_or_else(|e| fail("searching", e));
-            if !highlights.unwrap_or(false) || hits.is_empty() {
-                return (hits, HashMap::new());
-            }
+        let st = state(spec, user);
+        let Some(vid) = st.vid else {
+            raise(PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT, format!("spec {spec} is not registered"), "SELECT name FROM specstar.specs lists the registered specs.", None);
+        };
+        if !st.readable {
+            raise(PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE, format!("permission denied to search spec {spec}"), "Searching needs the right to read the spec: options.roles.read, or GRANT SELECT on its table.", None);
+        }
+        let Some(config) = config_of(vid) else {
+            raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("spec {spec} has no searchable properties"), "Mark string properties with \"x-search\": true (in a new version of the spec) to index them.", None);
+        };
+        let Some(q) = q else {
+            raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, "search query: q is required".into(), "Pass the words to look for: q => 'word'.", None);
+        };
+        let query = SearchQuery::parse(&config, config_schema(&config), q).unwrap_or_else(|e| {
+            let detail = json!({"query": q, "position": e.position}).to_string();
+            raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, e.message, &e.hint, Some(detail))
+        });
+        let top = top.map(|t| t.max(0) as usize);
+        let skip = skip.unwrap_or(0).max(0) as usize;
+        let hits = with_index(spec, &config, &st.segments, |_, searcher| {
+            top_hits(searcher, &*query.query, top, skip).unwrap_or_else(|e| fail("searching", e))
+        });
+        let mut marked = HashMap::new();
+        if highlights.unwrap_or(false) && !hits.is_empty() {
             let ids: Vec<String> = hits.iter().map(|h| h.0.clone()).collect();
-            let texts = field_texts(spec, &config, &ids);
-            let mut marked = HashMap::new();
-            for (id, fields) in texts {
+            for (id, fields) in field_texts(spec, &config, &ids) {
                 let mut obj = serde_json::Map::new();
                 for (i, values) in fields.iter().enumerate() {
-                    let parts: Vec<String> =
-                        values.iter().filter_map(|v| query.highlight(i, v)).collect();
+                    let parts: Vec<String> = values.iter().filter_map(|v| query.highlight(i, v)).collect();
                     if !parts.is_empty() {
                         obj.insert(config.fields[i].clone(), Value::String(parts.join(" … ")));
                     }
                 }
                 marked.insert(id, Value::Object(obj));
             }
-            (hits, marked)
-        });
-        hits.into_iter()
-            .map(|(id, score)| {
-                let h = marked.get(&id).cloned().map(JsonB);
-                (uuid_of(&id), score, h)
-            })
-            .collect::<Vec<_>>()
+        }
+        hits.into_iter().map(|(id, score)| (uuid_of(&id), score, marked.remove(&id).map(JsonB))).collect::<Vec<_>>()
     });
     TableIterator::new(rows)
+}
+
+thread_local! {
+    static SCHEMAS: RefCell<HashMap<Config, &'static specstar_search::schema::IndexSchema>> = RefCell::new(HashMap::new());
+}
+
+/// The tantivy schema of a config, built once per backend (a handful of configs at most).
+fn config_schema(config: &Config) -> &'static specstar_search::schema::IndexSchema {
+    SCHEMAS.with(|s| {
+        *s.borrow_mut().entry(config.clone()).or_insert_with(|| Box::leak(Box::new(config.index_schema())))
+    })
 }
 
 fn next_seq() -> u64 {
@@ -309,14 +304,16 @@ fn next_seq() -> u64 {
 }
 
 fn insert_segment(spec: &str, blob: &SegmentBlob) {
+    let tombstones = blob.tombstones_bytes().unwrap_or_else(|e| fail("storing a segment", e));
     Spi::run_with_args(
-        "INSERT INTO specstar.search_segment (spec, segment, docs, files, data) VALUES ($1, $2::uuid, $3, $4, $5)",
+        "INSERT INTO specstar.search_segment (spec, segment, docs, files, data, tombstones) VALUES ($1, $2::uuid, $3, $4, $5, $6)",
         &[
             spec.into(),
             blob.id.as_str().into(),
             (blob.docs as i32).into(),
             JsonB(blob.files_json()).into(),
             blob.data.as_slice().into(),
+            tombstones.as_slice().into(),
         ],
     )
     .unwrap_or_else(|e| fail("storing a segment", e));
@@ -335,24 +332,19 @@ fn docs_from_json(config: &Config, docs: &Value, seq: u64) -> Vec<Doc> {
         .unwrap_or_default()
 }
 
-/// Called by a spec's statement triggers: tombstones for `deleted` (old versions of updated
-/// or deleted resources), one new segment for `docs` (`[[id, field values...], ...]` in the
-/// order of the version's searchable fields), then, past MERGE_AT segments, a merge.
+/// Called by a spec's statement triggers: one new segment holding `docs` (`[[id, field
+/// values...], ...]` in the order of the version's searchable fields) and tombstones for
+/// `deleted` (old versions of updated or deleted resources); then, when a size level of the
+/// index is full, a merge of that level.
 #[pg_extern(name = "_search_write")]
 fn search_write(spec: &str, vid: i64, deleted: Option<Vec<Uuid>>, docs: Option<JsonB>) {
     let Some(config) = config_of(vid) else { return };
     as_index_owner(|| {
         let seq = next_seq();
-        let deleted: Vec<String> = deleted.unwrap_or_default().iter().map(|u| u.to_string()).collect();
-        if !deleted.is_empty() {
-            Spi::run_with_args(
-                "INSERT INTO specstar.search_tombstone (spec, key, seq) SELECT $1, k, $3 FROM unnest($2::uuid[]) k",
-                &[spec.into(), deleted.into(), (seq as i64).into()],
-            )
-            .unwrap_or_else(|e| fail("storing tombstones", e));
-        }
+        let tombstones: Vec<Tombstone> =
+            deleted.unwrap_or_default().iter().map(|u| Tombstone { key: u.to_string(), seq }).collect();
         let docs = docs.map(|d| docs_from_json(&config, &d.0, seq)).unwrap_or_default();
-        if let Some(blob) = segment::build(&config, &docs).unwrap_or_else(|e| fail("indexing", e)) {
+        if let Some(blob) = segment::build(&config, &docs, tombstones).unwrap_or_else(|e| fail("indexing", e)) {
             insert_segment(spec, &blob);
         }
         let inputs = specstar_search::policy::pick(&segment_sizes(spec), FAN_IN, INLINE_MERGE_MAX_DOCS);
@@ -397,32 +389,26 @@ fn merge_lock(spec: &str) {
         .unwrap_or_else(|e| fail("locking the index", e));
 }
 
-/// Merges `inputs` (None: every segment) and drops the tombstones that no longer hide
-/// anything. Needs the merge lock and READ COMMITTED, so that the state read here includes
-/// every merge committed before; inputs that are not visible (any more) are left out.
+/// Merges `inputs` (None: every segment) into one segment, which keeps only the tombstones
+/// that still hide something elsewhere. Needs the merge lock and READ COMMITTED, so that the
+/// segments read here include every merge committed before; inputs that are not visible
+/// (any more) are left out. Returns (segments merged, tombstones dropped).
 fn merge(spec: &str, config: &Config, inputs: Option<Vec<String>>) -> (usize, usize) {
-    let (merged, inputs, idle) = with_index(spec, config, |cache, _, visible, tombs| {
-        let inputs: Vec<String> = match inputs {
-            Some(wanted) => wanted.into_iter().filter(|s| visible.contains(s)).collect(),
-            None if visible.len() < 2 && tombs.is_empty() => vec![],
-            None => visible.to_vec(),
-        };
-        if inputs.is_empty() {
-            return (None, inputs, vec![]);
+    let visible = visible_segments(spec);
+    let inputs: Vec<String> = match inputs {
+        Some(wanted) => wanted.into_iter().filter(|s| visible.contains(s)).collect(),
+        None => visible.clone(),
+    };
+    let merged = with_index(spec, config, &visible, |cache, _| {
+        if inputs.is_empty() || (inputs.len() == 1 && cache.stats().tombstones == 0) {
+            return None;
         }
+        let before = cache.tombstones_in(&inputs);
         let merged = cache.merge(&inputs).unwrap_or_else(|e| fail("merging", e));
-        if let Some(m) = &merged {
-            cache.load(m).unwrap_or_else(|e| fail("merging", e));
-        }
-        let mut after: Vec<String> = visible.iter().filter(|s| !inputs.contains(s)).cloned().collect();
-        after.extend(merged.iter().map(|m| m.id.clone()));
-        cache.open(&after, tombs).unwrap_or_else(|e| fail("merging", e));
-        let idle = cache.idle_tombstones(&after, tombs);
-        (merged, inputs, idle)
+        let kept = merged.as_ref().map_or(0, |m| m.tombstones.len() as u64);
+        Some((merged, before - kept))
     });
-    if inputs.is_empty() {
-        return (0, 0);
-    }
+    let Some((merged, dropped)) = merged else { return (0, 0) };
     let removed = Spi::get_one_with_args::<i64>(
         "WITH d AS (DELETE FROM specstar.search_segment WHERE spec = $1 AND replace(segment::text, '-', '') = ANY($2) RETURNING 1)
          SELECT count(*) FROM d",
@@ -436,25 +422,28 @@ fn merge(spec: &str, config: &Config, inputs: Option<Vec<String>>) -> (usize, us
     if let Some(m) = &merged {
         insert_segment(spec, m);
     }
-    if !idle.is_empty() {
-        Spi::run_with_args(
-            "DELETE FROM specstar.search_tombstone WHERE spec = $1 AND id = ANY($2)",
-            &[spec.into(), idle.clone().into()],
-        )
-        .unwrap_or_else(|e| fail("dropping tombstones", e));
-    }
-    (inputs.len(), idle.len())
+    (inputs.len(), dropped as usize)
+}
+
+/// (segments, documents, tombstones) of the index as this statement sees it.
+fn as_stats(spec: &str, config: &Config) -> (usize, u64, u64) {
+    let visible = visible_segments(spec);
+    with_index(spec, config, &visible, |cache, _| {
+        let s = cache.stats();
+        (s.segments, s.documents, s.tombstones)
+    })
 }
 
 fn require_read_committed(what: &str) {
     if !read_committed() {
-        ereport!(
-            ERROR,
-            PgSqlErrorCode::ERRCODE_ACTIVE_SQL_TRANSACTION,
-            format!("{what} needs READ COMMITTED isolation"),
-            "Run it in its own transaction at the default isolation level."
-        );
+        raise(PgSqlErrorCode::ERRCODE_ACTIVE_SQL_TRANSACTION, format!("{what} needs READ COMMITTED isolation"), "Run it in its own transaction at the default isolation level.", None);
     }
+}
+
+fn current_config(spec: &str) -> Option<Config> {
+    let vid = Spi::get_one_with_args::<i64>("SELECT (SELECT current_vid FROM specstar.spec WHERE name = $1)", &[spec.into()])
+        .unwrap_or_else(|e| fail("reading the spec", e))?;
+    config_of(vid)
 }
 
 /// Merges every segment of a spec's index into one, dropping deleted documents and the
@@ -462,7 +451,7 @@ fn require_read_committed(what: &str) {
 #[pg_extern(name = "_search_merge")]
 fn search_merge(spec: &str) -> JsonB {
     require_read_committed("search_merge");
-    let Some((_, Some(config))) = current(spec) else { return JsonB(json!({"merged": 0, "tombstones_dropped": 0})) };
+    let Some(config) = current_config(spec) else { return JsonB(json!({"merged": 0, "tombstones_dropped": 0})) };
     as_index_owner(|| {
         merge_lock(spec);
         let (merged, dropped) = merge(spec, &config, None);
@@ -470,17 +459,15 @@ fn search_merge(spec: &str) -> JsonB {
     })
 }
 
-/// Re-indexes a spec from its table: every segment and tombstone replaced. Writers wait.
+/// Re-indexes a spec from its table: every segment replaced. Writers wait meanwhile.
 #[pg_extern(name = "_search_rebuild")]
 fn search_rebuild(spec: &str) -> JsonB {
     require_read_committed("search_rebuild");
-    let Some((_, config)) = current(spec) else { return JsonB(json!({"documents": 0, "segments": 0})) };
+    let config = current_config(spec);
     as_index_owner(|| {
         merge_lock(spec);
         Spi::run(&format!("LOCK TABLE specstar_data.{} IN SHARE MODE", ident(spec))).unwrap_or_else(|e| fail("locking the table", e));
         Spi::run_with_args("DELETE FROM specstar.search_segment WHERE spec = $1", &[spec.into()])
-            .unwrap_or_else(|e| fail("rebuilding", e));
-        Spi::run_with_args("DELETE FROM specstar.search_tombstone WHERE spec = $1", &[spec.into()])
             .unwrap_or_else(|e| fail("rebuilding", e));
         let Some(config) = config else { return JsonB(json!({"documents": 0, "segments": 0})) };
         let seq = next_seq();
@@ -503,7 +490,7 @@ fn search_rebuild(spec: &str) -> JsonB {
                     }
                 }
                 total += docs.len();
-                if let Some(b) = segment::build(&config, &docs).unwrap_or_else(|e| fail("indexing", e)) {
+                if let Some(b) = segment::build(&config, &docs, vec![]).unwrap_or_else(|e| fail("indexing", e)) {
                     blobs.push(b);
                 }
                 pgrx::check_for_interrupts!();
@@ -522,28 +509,31 @@ fn search_rebuild(spec: &str) -> JsonB {
     })
 }
 
-/// Live documents of the index as the caller's snapshot sees it.
-#[pg_extern(name = "_search_documents", stable)]
-fn search_documents(spec: &str) -> i64 {
-    let Some((_, Some(config))) = current(spec) else { return 0 };
-    as_index_owner(|| with_index(spec, &config, |_, searcher, _, _| searcher.num_docs() as i64))
+/// Live documents and tombstones of the index as the caller's snapshot sees it.
+#[pg_extern(name = "_search_counts", stable)]
+fn search_counts(spec: &str) -> JsonB {
+    let Some(config) = current_config(spec) else { return JsonB(json!({"documents": 0, "tombstones": 0})) };
+    as_index_owner(|| {
+        let (_, documents, tombstones) = as_stats(spec, &config);
+        JsonB(json!({"documents": documents, "tombstones": tombstones}))
+    })
 }
 
 /// Compares the index with the table: ids missing from the index, ids indexed that the table
-/// lacks, ids indexed more than once, and damaged segments.
+/// lacks, ids indexed more than once, and damaged files.
 #[pg_extern(name = "_search_verify", stable)]
 fn search_verify(spec: &str) -> JsonB {
-    let Some((_, config)) = current(spec) else { return JsonB(json!({"ok": false, "problems": ["spec is not registered"]})) };
-    let Some(config) = config else { return JsonB(json!({"ok": true, "indexed": 0, "rows": 0})) };
+    let Some(config) = current_config(spec) else { return JsonB(json!({"ok": true, "indexed": 0, "rows": 0})) };
     as_index_owner(|| {
-        let (indexed, damaged) = with_index(spec, &config, |_, searcher, _, _| {
+        let visible = visible_segments(spec);
+        let (indexed, damaged) = with_index(spec, &config, &visible, |_, searcher| {
             let damaged = searcher.index().validate_checksum().map(|s| s.len()).unwrap_or(usize::MAX);
             (all_ids(searcher).unwrap_or_else(|e| fail("verifying", e)), damaged)
         });
-        let report = Spi::get_one_with_args::<JsonB>(
+        let mut report = Spi::get_one_with_args::<JsonB>(
             &format!(
                 "WITH i AS (SELECT k::uuid AS id FROM unnest($1::text[]) k),
-                      t AS (SELECT id FROM specstar_data.{} )
+                      t AS (SELECT id FROM specstar_data.{})
                  SELECT jsonb_build_object(
                    'indexed', (SELECT count(*) FROM i),
                    'rows', (SELECT count(*) FROM t),
@@ -557,7 +547,6 @@ fn search_verify(spec: &str) -> JsonB {
         .unwrap_or_else(|e| fail("verifying", e))
         .map(|j| j.0)
         .unwrap_or(Value::Null);
-        let mut report = report;
         let ok = ["missing", "unexpected", "duplicated"].iter().all(|k| report[k].as_array().is_some_and(|a| a.is_empty()))
             && damaged == 0;
         report["damaged_files"] = json!(damaged);

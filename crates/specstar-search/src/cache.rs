@@ -1,13 +1,14 @@
-//! A backend's copy of one spec's index: the segment blobs it has loaded (segments are immutable
-//! and their ids never reused, so a loaded blob never goes stale), the tombstones it has resolved
-//! against them, and the searcher over the set of segments the caller's snapshot sees.
+//! A backend's copy of one spec's index: the segments it has loaded (segments are immutable
+//! and their ids never reused, so a loaded segment never goes stale), what their tombstones
+//! hide in one another, and the searcher over the set of segments the caller's snapshot sees.
 //!
-//! A tombstone `(key, seq)` hides every document of resource `key` written with a smaller `seq`.
-//! Resolving a tombstone against a segment gives doc ids that never change, so each (segment,
-//! tombstone) pair is resolved once; the union over the visible tombstones becomes that segment's
-//! tantivy delete file, which tantivy's own search and merge code then honour.
+//! Every segment carries the tombstones of the write that made it. A tombstone `(key, seq)`
+//! hides every document of resource `key` written with a smaller `seq`, in any segment.
+//! What the tombstones of segment S hide in segment T never changes, so each (T, S) pair is
+//! resolved once; the union over the visible S becomes T's tantivy delete file, which
+//! tantivy's own search and merge code then honour.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -25,20 +26,21 @@ use crate::schema::{settings, Config, IndexSchema};
 use crate::segment::{pack, SegmentBlob};
 use crate::{IndexError, Result};
 
-/// A visible tombstone: its row id (unique, never reused), the resource id and sequence number.
+/// Documents of resource `key` written before write number `seq` are gone.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Tombstone {
-    pub id: i64,
     pub key: String,
     pub seq: u64,
 }
 
 struct Loaded {
     docs: u32,
-    reader: SegmentReader,
+    /// None for a segment that only carries tombstones
+    reader: Option<SegmentReader>,
+    tombstones: Vec<Tombstone>,
 }
 
-/// What a segment looks like in the open searcher.
+/// The delete file a segment has in the open searcher.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Deletes {
     killed: Vec<DocId>,
@@ -52,19 +54,20 @@ pub struct IndexCache {
     base: Index,
     meta_template: Value,
     loaded: HashMap<String, Loaded>,
-    /// per segment: tombstone id -> the docs it kills there (empty: resolved, kills nothing)
-    resolved: HashMap<String, HashMap<i64, Vec<DocId>>>,
+    /// (target, source) -> (index of a tombstone of source, a doc of target it hides)
+    resolved: HashMap<(String, String), Vec<(u32, DocId)>>,
     deletes: HashMap<String, Deletes>,
     next_opstamp: u64,
-    current: Option<(Vec<(String, u64)>, IndexReader, Searcher)>,
+    /// the sorted visible segments of the open searcher
+    current: Option<(Vec<String>, IndexReader, Searcher)>,
 }
 
-/// What an open index says about itself.
+/// What the open index holds.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
     pub segments: usize,
     pub documents: u64,
-    pub deleted: u64,
+    pub tombstones: u64,
 }
 
 impl IndexCache {
@@ -95,12 +98,7 @@ impl IndexCache {
         self.loaded.contains_key(segment)
     }
 
-    /// Bytes of loaded segments.
-    pub fn loaded_segments(&self) -> usize {
-        self.loaded.len()
-    }
-
-    /// Takes a segment's files into memory.
+    /// Takes a segment's files and tombstones into memory.
     pub fn load(&mut self, blob: &SegmentBlob) -> Result<()> {
         if self.loaded.contains_key(&blob.id) {
             return Ok(());
@@ -118,10 +116,14 @@ impl IndexCache {
             w.write_all(&blob.data[*off..end])?;
             w.terminate()?;
         }
-        let id = SegmentId::from_uuid_string(&blob.id).map_err(|e| IndexError(format!("segment id {}: {e:?}", blob.id)))?;
-        let segment = self.base.segment(self.base.new_segment_meta(id, blob.docs));
-        let reader = SegmentReader::open(&segment)?;
-        self.loaded.insert(blob.id.clone(), Loaded { docs: blob.docs, reader });
+        let reader = if blob.docs > 0 {
+            let id = SegmentId::from_uuid_string(&blob.id).map_err(|e| IndexError(format!("segment id {}: {e:?}", blob.id)))?;
+            let segment = self.base.segment(self.base.new_segment_meta(id, blob.docs));
+            Some(SegmentReader::open(&segment)?)
+        } else {
+            None
+        };
+        self.loaded.insert(blob.id.clone(), Loaded { docs: blob.docs, reader, tombstones: blob.tombstones.clone() });
         Ok(())
     }
 
@@ -133,114 +135,100 @@ impl IndexCache {
             return Ok(());
         }
         self.current = None;
-        for id in gone {
-            self.loaded.remove(&id);
-            self.resolved.remove(&id);
-            self.deletes.remove(&id);
-            let prefix = format!("{id}.");
-            for path in self.files_with_prefix(&prefix)? {
-                tantivy::Directory::delete(&self.dir, &path).map_err(|e| IndexError(e.to_string()))?;
+        for id in &gone {
+            let loaded = self.loaded.remove(id).expect("listed above");
+            if loaded.docs > 0 {
+                for ext in ["idx", "pos", "term", "store", "fast", "fieldnorm"] {
+                    let _ = tantivy::Directory::delete(&self.dir, Path::new(&format!("{id}.{ext}")));
+                }
+            }
+            if let Some(d) = self.deletes.remove(id) {
+                let _ = tantivy::Directory::delete(&self.dir, Path::new(&format!("{id}.{}.del", d.opstamp)));
             }
         }
+        let gone: HashSet<&String> = gone.iter().collect();
+        self.resolved.retain(|(t, s), _| !gone.contains(t) && !gone.contains(s));
         Ok(())
     }
 
-    fn files_with_prefix(&self, prefix: &str) -> Result<Vec<PathBuf>> {
-        // RamDirectory has no listing; a segment's files are its components plus delete files.
-        let mut out = vec![];
-        for ext in ["idx", "pos", "term", "store", "fast", "fieldnorm", "temp"] {
-            let p = PathBuf::from(format!("{prefix}{ext}"));
-            if tantivy::Directory::exists(&self.dir, &p)? {
-                out.push(p);
-            }
-        }
-        for d in self.deletes.values() {
-            let p = PathBuf::from(format!("{prefix}{}.del", d.opstamp));
-            if tantivy::Directory::exists(&self.dir, &p)? {
-                out.push(p);
-            }
-        }
-        Ok(out)
-    }
-
-    /// The searcher over `visible` (every one loaded) with `tombstones` applied.
-    pub fn open(&mut self, visible: &[String], tombstones: &[Tombstone]) -> Result<Searcher> {
+    /// The searcher over `visible` (every one loaded), tombstones applied.
+    pub fn open(&mut self, visible: &[String]) -> Result<Searcher> {
         let mut visible: Vec<String> = visible.to_vec();
         visible.sort();
         visible.dedup();
+        if let Some((v, _, searcher)) = &self.current {
+            if *v == visible {
+                return Ok(searcher.clone());
+            }
+        }
         for id in &visible {
             if !self.loaded.contains_key(id) {
                 return Err(IndexError(format!("segment {id} is not loaded")));
             }
         }
-        let mut state = Vec::with_capacity(visible.len());
-        for id in &visible {
-            let killed = self.killed(id, tombstones)?;
-            let opstamp = match self.deletes.get(id) {
-                _ if killed.is_empty() => 0,
-                Some(d) if d.killed == killed => d.opstamp,
-                _ => self.write_deletes(id, killed)?,
-            };
-            if opstamp == 0 {
-                self.deletes.remove(id);
-            }
-            state.push((id.clone(), opstamp));
-        }
-        if let Some((s, _, searcher)) = &self.current {
-            if *s == state {
-                return Ok(searcher.clone());
-            }
-        }
-        let segments: Vec<Value> = state
-            .iter()
-            .map(|(id, opstamp)| {
-                let docs = self.loaded[id].docs;
-                let deletes = match self.deletes.get(id) {
-                    Some(d) if *opstamp != 0 => json!({"num_deleted_docs": d.killed.len(), "opstamp": opstamp}),
-                    _ => Value::Null,
+        let mut entries = vec![];
+        let with_docs: Vec<String> = visible.iter().filter(|id| self.loaded[*id].docs > 0).cloned().collect();
+        for id in &with_docs {
+            let killed = self.killed(id, &visible)?;
+            let id = id.as_str();
+            let deletes = if killed.is_empty() {
+                if let Some(old) = self.deletes.remove(id) {
+                    let _ = tantivy::Directory::delete(&self.dir, Path::new(&format!("{id}.{}.del", old.opstamp)));
+                }
+                Value::Null
+            } else {
+                let opstamp = match self.deletes.get(id) {
+                    Some(d) if d.killed == killed => d.opstamp,
+                    _ => self.write_deletes(id, killed.clone())?,
                 };
-                json!({"segment_id": uuid_hyphenated(id), "max_doc": docs, "deletes": deletes})
-            })
-            .collect();
+                json!({"num_deleted_docs": killed.len(), "opstamp": opstamp})
+            };
+            entries.push(json!({"segment_id": uuid_hyphenated(id), "max_doc": self.loaded[id].docs, "deletes": deletes}));
+        }
         let mut meta = self.meta_template.clone();
-        meta["segments"] = Value::Array(segments);
+        meta["segments"] = Value::Array(entries);
         tantivy::Directory::atomic_write(&self.dir, Path::new("meta.json"), &serde_json::to_vec(&meta)?)?;
         let mut index = Index::open(self.dir.clone())?;
         index.set_tokenizers(self.schema.tokenizers.clone());
         let reader: IndexReader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
         let searcher = reader.searcher();
-        self.current = Some((state, reader, searcher.clone()));
+        self.current = Some((visible, reader, searcher.clone()));
         Ok(searcher)
     }
 
-    /// The sorted docs of `segment` that `tombstones` hide, resolving what is new.
-    fn killed(&mut self, segment: &str, tombstones: &[Tombstone]) -> Result<Vec<DocId>> {
-        let loaded = &self.loaded[segment];
-        let resolved = self.resolved.entry(segment.to_string()).or_default();
-        let mut killed = vec![];
-        let mut inverted = None;
-        for t in tombstones {
-            if !resolved.contains_key(&t.id) {
-                let inv = match &inverted {
-                    Some(i) => i,
-                    None => inverted.insert(loaded.reader.inverted_index(self.schema.id)?),
-                };
-                let seqs = loaded.reader.fast_fields().u64(crate::schema::SEQ_FIELD)?;
-                let term = Term::from_field_text(self.schema.id, &t.key);
-                let mut hits = vec![];
-                if let Some(mut postings) = inv.read_postings(&term, IndexRecordOption::Basic)? {
-                    use tantivy::DocSet;
-                    let mut doc = postings.doc();
-                    while doc != tantivy::TERMINATED {
-                        if seqs.first(doc).is_some_and(|s| s < t.seq) {
-                            hits.push(doc);
+    /// What the tombstones of `source` hide in `target` (resolved once).
+    fn resolve(&mut self, target: &str, source: &str) -> Result<&Vec<(u32, DocId)>> {
+        let key = (target.to_string(), source.to_string());
+        if !self.resolved.contains_key(&key) {
+            let mut hits = vec![];
+            let (t, s) = (&self.loaded[target], &self.loaded[source]);
+            if let (Some(reader), false) = (&t.reader, s.tombstones.is_empty()) {
+                let inverted = reader.inverted_index(self.schema.id)?;
+                let seqs = reader.fast_fields().u64(crate::schema::SEQ_FIELD)?;
+                for (i, tomb) in s.tombstones.iter().enumerate() {
+                    let term = Term::from_field_text(self.schema.id, &tomb.key);
+                    if let Some(mut postings) = inverted.read_postings(&term, IndexRecordOption::Basic)? {
+                        use tantivy::DocSet;
+                        let mut doc = postings.doc();
+                        while doc != tantivy::TERMINATED {
+                            if seqs.first(doc).is_some_and(|seq| seq < tomb.seq) {
+                                hits.push((i as u32, doc));
+                            }
+                            doc = postings.advance();
                         }
-                        doc = postings.advance();
                     }
                 }
-                resolved.insert(t.id, hits);
             }
-            killed.extend_from_slice(&resolved[&t.id]);
+            self.resolved.insert(key.clone(), hits);
+        }
+        Ok(&self.resolved[&key])
+    }
+
+    /// The sorted docs of `target` that the tombstones of `visible` hide.
+    fn killed(&mut self, target: &str, visible: &[String]) -> Result<Vec<DocId>> {
+        let mut killed = vec![];
+        for source in visible {
+            killed.extend(self.resolve(target, source)?.iter().map(|(_, d)| *d));
         }
         killed.sort_unstable();
         killed.dedup();
@@ -265,51 +253,64 @@ impl IndexCache {
         Ok(opstamp)
     }
 
-    /// Merges `inputs` (segments of the open searcher) into one new segment without their
-    /// deleted documents; `None` when every document of theirs was deleted.
-    pub fn merge(&self, inputs: &[String]) -> Result<Option<SegmentBlob>> {
-        let Some((_, reader, _)) = &self.current else {
+    /// Merges `inputs` (segments of the open searcher) into one new segment: their live
+    /// documents, and those of their tombstones that still hide something in the other
+    /// visible segments. `None` when nothing of them is left.
+    pub fn merge(&mut self, inputs: &[String]) -> Result<Option<SegmentBlob>> {
+        let Some((visible, reader, _)) = &self.current else {
             return Err(IndexError("merge before open".into()));
         };
+        if let Some(missing) = inputs.iter().find(|i| !visible.contains(i)) {
+            return Err(IndexError(format!("merge input {missing} is not in the open index")));
+        }
         let index = reader.searcher().index().clone();
+        let others: Vec<String> = visible.iter().filter(|v| !inputs.contains(v)).cloned().collect();
+        let mut tombstones = vec![];
+        for source in inputs {
+            let mut needed: HashSet<u32> = HashSet::new();
+            for target in &others {
+                needed.extend(self.resolve(target, source)?.iter().map(|(i, _)| *i));
+            }
+            let all = &self.loaded[source].tombstones;
+            let mut idx: Vec<u32> = needed.into_iter().collect();
+            idx.sort_unstable();
+            tombstones.extend(idx.into_iter().map(|i| all[i as usize].clone()));
+        }
         let segments: Vec<_> = index
             .searchable_segments()?
             .into_iter()
             .filter(|s| inputs.contains(&s.id().uuid_string()))
+            .filter(|s| s.meta().num_docs() > 0)
             .collect();
-        if segments.len() != inputs.len() {
-            return Err(IndexError("merge inputs are not all in the open index".into()));
+        let mut merged = if segments.is_empty() {
+            None
+        } else {
+            let out = RamDirectory::create();
+            let filters = vec![None; segments.len()];
+            let index = tantivy::indexer::merge_filtered_segments(&segments, settings(), filters, out.clone())?;
+            pack(&out, &index)?
+        };
+        if merged.is_none() && !tombstones.is_empty() {
+            merged = Some(SegmentBlob::tombstones_only(vec![]));
         }
-        let alive: u64 = segments.iter().map(|s| s.meta().num_docs() as u64).sum();
-        if alive == 0 {
-            return Ok(None);
+        if let Some(m) = &mut merged {
+            m.tombstones = tombstones;
         }
-        let out = RamDirectory::create();
-        let filters = vec![None; segments.len()];
-        let merged = tantivy::indexer::merge_filtered_segments(&segments, settings(), filters, out.clone())?;
-        pack(&out, &merged)
+        Ok(merged)
     }
 
-    /// Ids of the tombstones that hide nothing in any of `visible` (resolved by [`open`]):
-    /// after a merge they can go. A document they could still hide would be in a segment
-    /// committed before them, hence visible here (see docs/search.md).
-    pub fn idle_tombstones(&self, visible: &[String], tombstones: &[Tombstone]) -> Vec<i64> {
-        tombstones
-            .iter()
-            .filter(|t| {
-                visible.iter().all(|s| self.resolved.get(s).and_then(|r| r.get(&t.id)).is_none_or(|docs| docs.is_empty()))
-            })
-            .map(|t| t.id)
-            .collect()
+    /// The tombstones `segments` carry.
+    pub fn tombstones_in(&self, segments: &[String]) -> u64 {
+        segments.iter().filter_map(|s| self.loaded.get(s)).map(|l| l.tombstones.len() as u64).sum()
     }
 
     /// Counts of the open searcher.
     pub fn stats(&self) -> Stats {
-        let Some((state, _, searcher)) = &self.current else { return Stats::default() };
+        let Some((visible, _, searcher)) = &self.current else { return Stats::default() };
         Stats {
-            segments: state.len(),
+            segments: visible.len(),
             documents: searcher.num_docs(),
-            deleted: searcher.segment_readers().iter().map(|r| r.num_deleted_docs() as u64).sum(),
+            tombstones: visible.iter().map(|v| self.loaded[v].tombstones.len() as u64).sum(),
         }
     }
 }
@@ -322,17 +323,12 @@ fn uuid_hyphenated(simple: &str) -> String {
 }
 
 /// The (id, score) of the best hits, `skip` first ones left out; `top = None` returns all.
-pub fn top_hits(
-    searcher: &Searcher,
-    query: &dyn Query,
-    top: Option<usize>,
-    skip: usize,
-) -> Result<Vec<(String, f32)>> {
+pub fn top_hits(searcher: &Searcher, query: &dyn Query, top: Option<usize>, skip: usize) -> Result<Vec<(String, f32)>> {
     let limit = match top {
         Some(t) => t,
         None => (searcher.num_docs() as usize).max(1),
     };
-    if limit == 0 {
+    if limit == 0 || searcher.num_docs() == 0 {
         return Ok(vec![]);
     }
     let hits = searcher.search(query, &TopDocs::with_limit(limit).and_offset(skip).order_by_score())?;
@@ -359,7 +355,8 @@ pub fn top_hits(
     Ok(out)
 }
 
-/// Every live (id, seq) of the open searcher: what `search_verify` compares with the table.
+/// The id of every live document of the open searcher: what `search_verify` compares with
+/// the table.
 pub fn all_ids(searcher: &Searcher) -> Result<Vec<String>> {
     let mut out = vec![];
     for reader in searcher.segment_readers() {

@@ -1,12 +1,13 @@
 //! Documents in, one immutable segment out, as a single blob plus a file table: what the
 //! extension stores as one row.
 
-use std::path::Path;
+
 
 use serde_json::Value;
 use tantivy::directory::RamDirectory;
 use tantivy::{Directory, Index, SegmentMeta, TantivyDocument};
 
+use crate::cache::Tombstone;
 use crate::schema::{settings, Config, IndexSchema};
 use crate::{IndexError, Result};
 
@@ -19,19 +20,66 @@ pub struct Doc {
     pub fields: Vec<Vec<String>>,
 }
 
-/// A finished segment: its id (32 hex digits), document count, tantivy's own description of it
-/// (the entry of `meta.json`), and its files concatenated into `data`.
+/// A finished segment: its id (32 hex digits), document count, its files concatenated into
+/// `data`, and the tombstones of the write that made it (or that a merge carried over). A
+/// segment of a write that only deleted has no documents and no files.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SegmentBlob {
     pub id: String,
     pub docs: u32,
-    pub meta: Value,
     /// (file name, offset in data, length)
     pub files: Vec<(String, usize, usize)>,
     pub data: Vec<u8>,
+    pub tombstones: Vec<Tombstone>,
 }
 
+/// A tombstone as stored: the resource id's 16 bytes, then the sequence number (big endian).
+const TOMBSTONE_BYTES: usize = 24;
+
 impl SegmentBlob {
+    /// A segment that only carries tombstones.
+    pub fn tombstones_only(tombstones: Vec<Tombstone>) -> SegmentBlob {
+        SegmentBlob {
+            id: tantivy::index::SegmentId::generate_random().uuid_string(),
+            docs: 0,
+            files: vec![],
+            data: vec![],
+            tombstones,
+        }
+    }
+
+    /// The tombstones as the extension stores them (24 bytes each).
+    pub fn tombstones_bytes(&self) -> Result<Vec<u8>> {
+        let mut out = Vec::with_capacity(self.tombstones.len() * TOMBSTONE_BYTES);
+        for t in &self.tombstones {
+            let hex: String = t.key.chars().filter(|c| *c != '-').collect();
+            if hex.len() != 32 {
+                return Err(IndexError(format!("tombstone key {} is not a uuid", t.key)));
+            }
+            for i in 0..16 {
+                out.push(u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|e| IndexError(format!("tombstone key {}: {e}", t.key)))?);
+            }
+            out.extend_from_slice(&t.seq.to_be_bytes());
+        }
+        Ok(out)
+    }
+
+    /// The inverse of [`SegmentBlob::tombstones_bytes`].
+    pub fn parse_tombstones(bytes: &[u8]) -> Result<Vec<Tombstone>> {
+        if bytes.len() % TOMBSTONE_BYTES != 0 {
+            return Err(IndexError(format!("damaged tombstones: {} bytes", bytes.len())));
+        }
+        Ok(bytes
+            .chunks(TOMBSTONE_BYTES)
+            .map(|c| {
+                let h: String = c[..16].iter().map(|b| format!("{b:02x}")).collect();
+                let key = format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..]);
+                let seq = u64::from_be_bytes(c[16..].try_into().expect("8 bytes"));
+                Tombstone { key, seq }
+            })
+            .collect())
+    }
+
     /// The file table as JSON (`[[name, offset, length], ...]`), as the extension stores it.
     pub fn files_json(&self) -> Value {
         Value::Array(self.files.iter().map(|(n, o, l)| serde_json::json!([n, o, l])).collect())
@@ -72,10 +120,10 @@ pub(crate) fn to_tantivy(schema: &IndexSchema, doc: &Doc) -> TantivyDocument {
     d
 }
 
-/// Indexes `docs` into one new segment; `None` when there is nothing to index.
-pub fn build(config: &Config, docs: &[Doc]) -> Result<Option<SegmentBlob>> {
+/// Indexes `docs` into one new segment carrying `tombstones`; `None` when there is neither.
+pub fn build(config: &Config, docs: &[Doc], tombstones: Vec<Tombstone>) -> Result<Option<SegmentBlob>> {
     if docs.is_empty() {
-        return Ok(None);
+        return Ok((!tombstones.is_empty()).then(|| SegmentBlob::tombstones_only(tombstones)));
     }
     let schema = config.index_schema();
     let dir = RamDirectory::create();
@@ -88,7 +136,11 @@ pub fn build(config: &Config, docs: &[Doc]) -> Result<Option<SegmentBlob>> {
         writer.add_document(to_tantivy(&schema, doc))?;
     }
     let index = writer.finalize()?;
-    pack(&dir, &index)
+    let mut blob = pack(&dir, &index)?;
+    if let Some(b) = &mut blob {
+        b.tombstones = tombstones;
+    }
+    Ok(blob)
 }
 
 /// The single segment of `index` (written into `dir`) as a blob.
@@ -98,8 +150,6 @@ pub(crate) fn pack(dir: &RamDirectory, index: &Index) -> Result<Option<SegmentBl
     if metas.len() != 1 {
         return Err(IndexError(format!("expected one segment, found {}", metas.len())));
     }
-    let json: Value = serde_json::from_slice(&Directory::atomic_read(dir, Path::new("meta.json"))?)?;
-    let entry = json["segments"][0].clone();
     let mut files = vec![];
     let mut data = vec![];
     let prefix = format!("{}.", meta.id().uuid_string());
@@ -118,5 +168,5 @@ pub(crate) fn pack(dir: &RamDirectory, index: &Index) -> Result<Option<SegmentBl
         files.push((path.to_string_lossy().into_owned(), data.len(), bytes.len()));
         data.extend_from_slice(bytes.as_slice());
     }
-    Ok(Some(SegmentBlob { id: meta.id().uuid_string(), docs: meta.max_doc(), meta: entry, files, data }))
+    Ok(Some(SegmentBlob { id: meta.id().uuid_string(), docs: meta.max_doc(), files, data, tombstones: vec![] }))
 }

@@ -80,21 +80,17 @@ pub fn create(m: &SpecModel, o: &Objects, vid: i64) -> Vec<String> {
     }
     let props = if m.properties.is_empty() { String::new() } else { format!("{}, ", coldefs(&m.properties)) };
     let t_cols: String = m.properties.iter().map(|p| format!("t.{}, ", ident(&p.name))).collect();
+    // Plain SQL (inlined into the caller's query, so filters reach the join); the checks and
+    // errors live in specstar._search_hits.
     out.push(format!(
         "CREATE FUNCTION {f}(q text, top integer DEFAULT 20, skip integer DEFAULT 0)\n\
          RETURNS TABLE (id uuid, {props}revision integer, created_at timestamptz, created_by text, updated_at timestamptz, updated_by text, score real, highlights jsonb)\n\
-         LANGUAGE plpgsql STABLE AS $specstar$\n\
-         #variable_conflict use_column\n\
-         DECLARE\n  v_problem jsonb;\n\
-         BEGIN\n\
-           v_problem := specstar._search_problem({spec}, $1);\n\
-           IF v_problem IS NOT NULL THEN\n    PERFORM specstar._raise(v_problem);\n  END IF;\n\
-           RETURN QUERY\n\
-             SELECT t.id, {t_cols}t.revision, t.created_at, t.created_by, t.updated_at, t.updated_by, h.score, h.highlights\n\
-               FROM specstar._search_hits({spec}, $1, $2, $3, true) WITH ORDINALITY AS h(id, score, highlights, n)\n\
-               JOIN {view} t ON t.id = h.id\n\
-              ORDER BY h.n;\n\
-         END\n$specstar$",
+         LANGUAGE sql STABLE AS $specstar$\n\
+           SELECT t.id, {t_cols}t.revision, t.created_at, t.created_by, t.updated_at, t.updated_by, h.score, h.highlights\n\
+             FROM specstar._search_hits({spec}, $1, $2, $3, true) WITH ORDINALITY AS h(id, score, highlights, n)\n\
+             JOIN {view} t ON t.id = h.id\n\
+            ORDER BY h.n\n\
+         $specstar$",
         f = o.fn_search,
         view = o.view,
     ));
