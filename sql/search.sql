@@ -20,6 +20,10 @@ CREATE TABLE specstar.search_segment (
 );
 -- tantivy's files are compressed already
 ALTER TABLE specstar.search_segment ALTER COLUMN data SET STORAGE EXTERNAL;
+-- Writes insert a segment each and merges delete them: vacuum early, so that listing the
+-- visible segments (every search does) does not wade through dead ones.
+ALTER TABLE specstar.search_segment SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 200,
+  toast.autovacuum_vacuum_scale_factor = 0, toast.autovacuum_vacuum_threshold = 200);
 COMMENT ON TABLE specstar.search_segment IS
   'Search index segments: immutable, one row each (files concatenated in data), with the tombstones of their write.';
 

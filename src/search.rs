@@ -25,6 +25,8 @@ const INLINE_MERGE_MAX_DOCS: u32 = 32 << 10;
 const BUILD_BATCH: usize = 200_000;
 
 thread_local! {
+    /// Plans of the statements every search or write runs, kept for the backend's life.
+    static STMTS: RefCell<HashMap<&'static str, pgrx::spi::OwnedPreparedStatement>> = RefCell::new(HashMap::new());
     static CONFIGS: RefCell<HashMap<i64, Option<Config>>> = RefCell::new(HashMap::new());
     static CACHES: RefCell<HashMap<String, IndexCache>> = RefCell::new(HashMap::new());
     static OWNER: RefCell<Option<pg_sys::Oid>> = const { RefCell::new(None) };
@@ -32,6 +34,30 @@ thread_local! {
 
 fn fail(what: &str, e: impl std::fmt::Display) -> ! {
     error!("specstar search: {what}: {e}")
+}
+
+const TEXT: PgOid = PgOid::BuiltIn(PgBuiltInOids::TEXTOID);
+
+/// Runs `sql` as a statement prepared once per backend, handing its result to `f`.
+fn prepared<R>(
+    sql: &'static str,
+    types: &[PgOid],
+    mutating: bool,
+    args: &[pgrx::datum::DatumWithOid],
+    f: impl FnOnce(pgrx::spi::SpiTupleTable) -> Result<R, pgrx::spi::Error>,
+) -> Result<R, pgrx::spi::Error> {
+    Spi::connect_mut(|client| {
+        STMTS.with(|stmts| {
+            let mut stmts = stmts.borrow_mut();
+            if !stmts.contains_key(sql) {
+                let p = if mutating { client.prepare_mut(sql, types)? } else { client.prepare(sql, types)? };
+                stmts.insert(sql, p.keep());
+            }
+            let stmt = &stmts[sql];
+            let table = if mutating { client.update(stmt, None, args)? } else { client.select(stmt, None, args)? };
+            f(table)
+        })
+    })
 }
 
 /// Raises a client's error with a SQLSTATE pgrx knows (kept as is, no backtrace) and a hint.
@@ -103,23 +129,19 @@ struct State {
 }
 
 fn state(spec: &str, user: pg_sys::Oid) -> State {
-    Spi::connect(|client| {
-        let row = client
-            .select(
-                "SELECT (SELECT s.current_vid FROM specstar.spec s WHERE s.name = $1),
-                        coalesce((SELECT pg_catalog.has_table_privilege($2, c.oid, 'SELECT') FROM pg_catalog.pg_class c
-                                   WHERE c.relnamespace = 'specstar_data'::regnamespace AND c.relname = $1), false),
-                        ARRAY(SELECT replace(g.segment::text, '-', '') FROM specstar.search_segment g WHERE g.spec = $1)",
-                None,
-                &[spec.into(), user.into()],
-            )?
-            .first();
-        Ok::<_, pgrx::spi::Error>(State {
-            vid: row.get(1)?,
-            readable: row.get(2)?.unwrap_or(false),
-            segments: row.get(3)?.unwrap_or_default(),
-        })
-    })
+    prepared(
+        "SELECT (SELECT s.current_vid FROM specstar.spec s WHERE s.name = $1),
+                coalesce((SELECT pg_catalog.has_table_privilege($2, c.oid, 'SELECT') FROM pg_catalog.pg_class c
+                           WHERE c.relnamespace = 'specstar_data'::regnamespace AND c.relname = $1), false),
+                ARRAY(SELECT replace(g.segment::text, '-', '') FROM specstar.search_segment g WHERE g.spec = $1 ORDER BY g.segment)",
+        &[TEXT, PgOid::BuiltIn(PgBuiltInOids::OIDOID)],
+        false,
+        &[spec.into(), user.into()],
+        |table| {
+            let row = table.first();
+            Ok(State { vid: row.get(1)?, readable: row.get(2)?.unwrap_or(false), segments: row.get(3)?.unwrap_or_default() })
+        },
+    )
     .unwrap_or_else(|e| fail("reading the index", e))
 }
 
@@ -176,16 +198,13 @@ fn with_index<R>(spec: &str, config: &Config, segments: &[String], f: impl FnOnc
 }
 
 fn visible_segments(spec: &str) -> Vec<String> {
-    Spi::connect(|client| {
-        let row = client
-            .select(
-                "SELECT ARRAY(SELECT replace(g.segment::text, '-', '') FROM specstar.search_segment g WHERE g.spec = $1)",
-                None,
-                &[spec.into()],
-            )?
-            .first();
-        Ok::<_, pgrx::spi::Error>(row.get::<Vec<String>>(1)?.unwrap_or_default())
-    })
+    prepared(
+        "SELECT ARRAY(SELECT replace(g.segment::text, '-', '') FROM specstar.search_segment g WHERE g.spec = $1 ORDER BY g.segment)",
+        &[TEXT],
+        false,
+        &[spec.into()],
+        |table| Ok(table.first().get::<Vec<String>>(1)?.unwrap_or_default()),
+    )
     .unwrap_or_else(|e| fail("reading the index", e))
 }
 
@@ -298,15 +317,18 @@ fn config_schema(config: &Config) -> &'static specstar_search::schema::IndexSche
 }
 
 fn next_seq() -> u64 {
-    Spi::get_one::<i64>("SELECT pg_catalog.nextval('specstar.search_seq')")
+    prepared("SELECT pg_catalog.nextval('specstar.search_seq')", &[], true, &[], |t| t.first().get::<i64>(1))
         .unwrap_or_else(|e| fail("numbering the write", e))
         .unwrap_or_else(|| fail("numbering the write", "nextval returned NULL")) as u64
 }
 
 fn insert_segment(spec: &str, blob: &SegmentBlob) {
     let tombstones = blob.tombstones_bytes().unwrap_or_else(|e| fail("storing a segment", e));
-    Spi::run_with_args(
+    let bytea = PgOid::BuiltIn(PgBuiltInOids::BYTEAOID);
+    prepared(
         "INSERT INTO specstar.search_segment (spec, segment, docs, files, data, tombstones) VALUES ($1, $2::uuid, $3, $4, $5, $6)",
+        &[TEXT, TEXT, PgOid::BuiltIn(PgBuiltInOids::INT4OID), PgOid::BuiltIn(PgBuiltInOids::JSONBOID), bytea, bytea],
+        true,
         &[
             spec.into(),
             blob.id.as_str().into(),
@@ -315,6 +337,7 @@ fn insert_segment(spec: &str, blob: &SegmentBlob) {
             blob.data.as_slice().into(),
             tombstones.as_slice().into(),
         ],
+        |_| Ok(()),
     )
     .unwrap_or_else(|e| fail("storing a segment", e));
 }
@@ -356,17 +379,19 @@ fn search_write(spec: &str, vid: i64, deleted: Option<Vec<Uuid>>, docs: Option<J
 
 /// (segment, documents) of every visible segment of a spec.
 fn segment_sizes(spec: &str) -> Vec<(String, u32)> {
-    Spi::connect(|client| {
-        let mut out = vec![];
-        for row in client.select(
-            "SELECT replace(segment::text, '-', ''), docs FROM specstar.search_segment WHERE spec = $1",
-            None,
-            &[spec.into()],
-        )? {
-            out.push((row.get::<String>(1)?.unwrap_or_default(), row.get::<i32>(2)?.unwrap_or(0) as u32));
-        }
-        Ok::<_, pgrx::spi::Error>(out)
-    })
+    prepared(
+        "SELECT replace(segment::text, '-', ''), docs FROM specstar.search_segment WHERE spec = $1",
+        &[TEXT],
+        false,
+        &[spec.into()],
+        |table| {
+            let mut out = vec![];
+            for row in table {
+                out.push((row.get::<String>(1)?.unwrap_or_default(), row.get::<i32>(2)?.unwrap_or(0) as u32));
+            }
+            Ok(out)
+        },
+    )
     .unwrap_or_else(|e| fail("listing segments", e))
 }
 
@@ -379,7 +404,9 @@ fn lock_key(spec: &str) -> String {
 }
 
 fn try_merge_lock(spec: &str) -> bool {
-    Spi::get_one_with_args::<bool>("SELECT pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext($1))", &[lock_key(spec).into()])
+    prepared("SELECT pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext($1))", &[TEXT], true, &[lock_key(spec).into()], |t| {
+        t.first().get::<bool>(1)
+    })
         .unwrap_or_else(|e| fail("locking the index", e))
         .unwrap_or(false)
 }
