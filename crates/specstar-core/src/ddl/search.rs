@@ -8,6 +8,9 @@ use crate::model::{Property, SpecModel};
 use crate::names::{ident, literal};
 use crate::options::Language;
 
+/// Rows of one statement indexed together (one segment).
+pub const CHUNK_ROWS: usize = 20_000;
+
 /// The searchable properties, in column order (the index's field order).
 pub fn fields(m: &SpecModel) -> impl Iterator<Item = &Property> {
     m.properties.iter().filter(|p| p.search)
@@ -41,6 +44,8 @@ pub fn create(m: &SpecModel, o: &Objects, vid: i64) -> Vec<String> {
         let cols: Vec<String> = searched.iter().map(|p| format!("{alias}.{}", ident(&p.name))).collect();
         format!("ROW({})", cols.join(", "))
     };
+    // Rows go to the index in chunks (one segment each): a bulk statement never builds one
+    // huge JSON value, and a chunk holds an updated resource's new version with its tombstone.
     let mut out = vec![format!(
         "CREATE FUNCTION {f}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $specstar$\n\
          -- Feeds the search index of spec {name} (specstar._search_write): new documents from\n\
@@ -49,15 +54,22 @@ pub fn create(m: &SpecModel, o: &Objects, vid: i64) -> Vec<String> {
          DECLARE\n  v_ids uuid[];\n  v_docs jsonb;\n\
          BEGIN\n\
            IF TG_OP = 'INSERT' THEN\n\
-             SELECT jsonb_agg({doc_n}) INTO v_docs FROM new_rows n;\n\
+             FOR v_docs IN SELECT jsonb_agg({doc_n}) FROM (SELECT *, (row_number() OVER ()) / {chunk} AS _chunk FROM new_rows) n GROUP BY n._chunk LOOP\n\
+               PERFORM specstar._search_write({spec}, {vid}, NULL, v_docs);\n\
+             END LOOP;\n\
            ELSIF TG_OP = 'UPDATE' THEN\n\
-             SELECT array_agg(n.id), jsonb_agg({doc_n}) INTO v_ids, v_docs\n\
-               FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE {tn} IS DISTINCT FROM {to};\n\
+             FOR v_ids, v_docs IN\n\
+               SELECT array_agg(n.id), jsonb_agg({doc_n})\n\
+                 FROM (SELECT n.*, (row_number() OVER ()) / {chunk} AS _chunk\n\
+                         FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE {tn} IS DISTINCT FROM {to}) n\n\
+                GROUP BY n._chunk\n\
+             LOOP\n\
+               PERFORM specstar._search_write({spec}, {vid}, v_ids, v_docs);\n\
+             END LOOP;\n\
            ELSE\n\
-             SELECT array_agg(o.id) INTO v_ids FROM old_rows o;\n\
-           END IF;\n\
-           IF v_ids IS NOT NULL OR v_docs IS NOT NULL THEN\n\
-             PERFORM specstar._search_write({spec}, {vid}, v_ids, v_docs);\n\
+             FOR v_ids IN SELECT array_agg(o.id) FROM (SELECT id, (row_number() OVER ()) / {chunk} AS _chunk FROM old_rows) o GROUP BY o._chunk LOOP\n\
+               PERFORM specstar._search_write({spec}, {vid}, v_ids, NULL);\n\
+             END LOOP;\n\
            END IF;\n\
            RETURN NULL;\n\
          END\n$specstar$",
@@ -66,6 +78,7 @@ pub fn create(m: &SpecModel, o: &Objects, vid: i64) -> Vec<String> {
         doc_n = doc("n"),
         tn = tuple("n"),
         to = tuple("o"),
+        chunk = CHUNK_ROWS,
     )];
     out.push(format!("REVOKE ALL ON FUNCTION {}() FROM PUBLIC", o.fn_search_trigger));
     for (name, event, refs) in [
@@ -154,6 +167,8 @@ mod tests {
         let sql = create(&m, &o, 3).join("\n");
         assert!(sql.contains("AFTER UPDATE ON \"specstar_data\".\"article\" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT"));
         assert!(sql.contains("specstar._search_write('article', 3, v_ids, v_docs)"));
+        assert!(sql.contains("specstar._search_write('article', 3, NULL, v_docs)"));
+        assert!(sql.contains("specstar._search_write('article', 3, v_ids, NULL)"));
         assert!(sql.contains("jsonb_build_array(n.id, n.\"tags\", n.\"title\")"));
         assert!(sql.contains("\"views\" bigint") || sql.contains("\"views\" "), "{sql}");
         assert_eq!(drop(&m, &o).len(), 5);
