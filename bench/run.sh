@@ -23,4 +23,16 @@ export PGPORT=$PORT PGBIN BENCH_WORK=$WORK/scripts
 # BENCH_PARTS: any of sql http (bench/bench.py) and search (bench/search_bench.py)
 export BENCH_PARTS=${BENCH_PARTS:-sql http search}
 case " $BENCH_PARTS " in *" sql "*|*" http "*) python3 bench/bench.py ;; esac
-case " $BENCH_PARTS " in *" search "*) python3 bench/search_bench.py ;; esac
+# The search corpus: the dictionary files of the Debian package dict-gcide, unpacked into the
+# git-ignored .tools/ (installing the package would also install and start the dictd server).
+gcide_corpus() {
+  if [ -f /usr/share/dictd/gcide.dict.dz ]; then return; fi
+  local dir=$PWD/.tools/gcide
+  if [ ! -f "$dir/usr/share/dictd/gcide.dict.dz" ]; then
+    local tmp; tmp=$(mktemp -d)
+    (cd "$tmp" && apt-get download dict-gcide >/dev/null 2>&1) || { apt-get update -q >/dev/null && (cd "$tmp" && apt-get download dict-gcide >/dev/null); }
+    mkdir -p "$dir" && dpkg-deb -x "$tmp"/dict-gcide_*.deb "$dir" && rm -rf "$tmp"
+  fi
+  export GCIDE_DICT=$dir/usr/share/dictd/gcide.dict.dz GCIDE_INDEX=$dir/usr/share/dictd/gcide.index
+}
+case " $BENCH_PARTS " in *" search "*) gcide_corpus; python3 bench/search_bench.py ;; esac

@@ -6,7 +6,7 @@ the 1913 Webster with additions; Debian 12 ships 0.48.5+nmu2), i.e. the files
 /usr/share/dictd/gcide.index and /usr/share/dictd/gcide.dict.dz. Nothing is downloaded: anyone with
 the package installed regenerates the same corpus offline:
 
-    apt-get install dict-gcide
+    apt-get download dict-gcide && dpkg-deb -x dict-gcide_*.deb DIR   (bench/run.sh does this)
     python3 bench/search_corpus.py -n 1000000 --seed 1 > corpus.tsv        # 248 MB, ~8 s
     psql -c "CREATE TABLE corpus (headword text, body text)"
     psql -c "COPY corpus (headword, body) FROM STDIN" < corpus.tsv
@@ -87,7 +87,7 @@ def clean(text):
 def load_entries(dict_path=DICT, index_path=INDEX):
     """[(headword, body)] of the dictionary, in the order of its index."""
     if not (os.path.exists(dict_path) and os.path.exists(index_path)):
-        sys.exit(f"{dict_path} not found: install the Debian package dict-gcide (scripts/deps.sh does)")
+        sys.exit(f"{dict_path} not found: unpack the Debian package dict-gcide (bench/run.sh does) or set GCIDE_DICT/GCIDE_INDEX")
     data = gzip.open(dict_path).read()
     blocks = set()
     with open(index_path, encoding="utf-8") as f:

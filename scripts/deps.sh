@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs what is missing on a Debian 12 machine: PostgreSQL 15 with headers, sudo,
-# periods and rum (benchmark baselines), dict-gcide (the search benchmark's corpus), wrk,
+# periods and rum (benchmark baselines), wrk,
 # and cargo-pgrx 0.18.1 initialised against the system PostgreSQL. Safe to run again:
 # installed pieces are left alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(postgresql-15 postgresql-server-dev-15 sudo postgresql-15-periods wrk curl dict-gcide postgresql-15-rum)
+APT_PACKAGES=(postgresql-15 postgresql-server-dev-15 sudo postgresql-15-periods wrk curl postgresql-15-rum)
 PGRX_VERSION=0.18.1
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 
