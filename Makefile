@@ -7,7 +7,7 @@ PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/specstar/target
 export PG_CONFIG
 
-.PHONY: up down test bench deps install unit regress fmt clean-state
+.PHONY: up down test crashtest bench deps install unit regress fmt clean-state
 
 up: install                      ## build, install, start PostgreSQL with the example specs
 	scripts/dev-up.sh
@@ -17,6 +17,9 @@ down:                            ## stop what `make up` started
 
 test: install                    ## every test suite (starts and stops its own servers)
 	scripts/test.sh
+
+crashtest: install               ## 100 kill -9 crashes under load, each followed by a check of the search index
+	tests/search_crash.sh 100 .run/crashtest-output
 
 bench: install                   ## benchmarks; results go to docs/benchmarks.md
 	bench/run.sh
@@ -28,7 +31,7 @@ install: deps                    ## build the extension (release) and install it
 	cargo pgrx install --release --pg-config $(PG_CONFIG) $(if $(filter 0,$(shell id -u)),,--sudo)
 
 unit:                            ## only the pure-Rust unit tests
-	cargo test -p specstar-core
+	cargo test -p specstar-core -p specstar-search
 
 regress: install                 ## only the golden SQL tests
 	SUITES="regress readme" scripts/test.sh

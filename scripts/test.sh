@@ -1,24 +1,29 @@
 #!/usr/bin/env bash
 # make test: every suite, against a throw-away PostgreSQL cluster on a free loopback port
 # that this script starts and always stops. Assumes the extension is installed (make install).
-#   unit       plain cargo test of the pure logic (crates/specstar-core)
+#   unit       plain cargo test of the pure logic (crates/specstar-core, crates/specstar-search)
 #   regress    golden pg_regress files, one per feature (tests/pg_regress)
 #   readme     the SQL of README.md and docs/drafts-and-migrations.md, as golden files (tests/readme)
 #   isolation  concurrency specs (tests/isolation)
 #   dump       pg_dump / pg_restore round trip (tests/dump_restore.sh)
+#   search     pgbench clients write and search a spec's index, then search_verify and an SQL
+#              oracle check it (tests/search_load.sh)
+#   crash      kill -9 under a write load, crash recovery, then search_verify and the oracle,
+#              CRASH_ITERATIONS times (default 3; make crashtest: 100) on a cluster of its own
+#              (tests/search_crash.sh)
 #   http       black-box HTTP tests through the real PostgREST (tests/http)
 # SUITES="regress isolation" limits the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
-SUITES=${SUITES:-unit regress readme isolation dump http}
+SUITES=${SUITES:-unit regress readme isolation dump search crash http}
 failed=()
 want() { [[ " $SUITES " == *" $1 "* ]]; }
 
 if want unit; then
-  log "unit: cargo test -p specstar-core"
-  cargo test -q -p specstar-core || failed+=(unit)
+  log "unit: cargo test -p specstar-core -p specstar-search"
+  cargo test -q -p specstar-core -p specstar-search || failed+=(unit)
 fi
 
 WORK=$(mktemp -d /tmp/specstar-test.XXXXXX) && chmod 755 "$WORK" && WORK=$(server_dir "$WORK")
@@ -69,6 +74,16 @@ fi
 if want dump; then
   log "dump: pg_dump / pg_restore round trip"
   tests/dump_restore.sh "$OUT/dump" || failed+=(dump)
+fi
+
+if want search; then
+  log "search: pgbench load on a search index (tests/search_load.sh)"
+  tests/search_load.sh "$OUT/search" || failed+=(search)
+fi
+
+if want crash; then
+  log "crash: kill -9 under a write load, crash recovery of the search index (tests/search_crash.sh)"
+  tests/search_crash.sh "${CRASH_ITERATIONS:-3}" "$OUT/crash" || failed+=(crash)
 fi
 
 if want http; then

@@ -60,6 +60,13 @@ fn prepared<R>(
     })
 }
 
+/// The first column of the first row of a read-only query. (Not `Spi::get_one`: that assigns
+/// the transaction an id, which makes every later statement of the call take a new snapshot,
+/// and which a hot standby refuses.)
+fn read_one<T: FromDatum + IntoDatum>(sql: &str, args: &[pgrx::datum::DatumWithOid]) -> Result<Option<T>, pgrx::spi::Error> {
+    Spi::connect(|client| client.select(sql, Some(1), args)?.first().get::<T>(1))
+}
+
 /// Raises a client's error with a SQLSTATE pgrx knows (kept as is, no backtrace) and a hint.
 fn raise(code: PgSqlErrorCode, message: String, hint: &str, detail: Option<String>) -> ! {
     let mut report = pgrx::pg_sys::panic::ErrorReport::new(code, message, "specstar search").set_hint(hint);
@@ -85,7 +92,7 @@ fn config_of(vid: i64) -> Option<Config> {
     if let Some(c) = CONFIGS.with(|c| c.borrow().get(&vid).cloned()) {
         return c;
     }
-    let search = Spi::get_one_with_args::<JsonB>(
+    let search = read_one::<JsonB>(
         "SELECT (SELECT descriptor -> 'search' FROM specstar.spec_versions WHERE vid = $1)",
         &[vid.into()],
     )
@@ -97,7 +104,7 @@ fn config_of(vid: i64) -> Option<Config> {
 
 fn owner() -> pg_sys::Oid {
     OWNER.with(|o| *o.borrow()).unwrap_or_else(|| {
-        let oid = Spi::get_one::<pg_sys::Oid>("SELECT relowner FROM pg_catalog.pg_class WHERE oid = 'specstar.search_segment'::regclass")
+        let oid = read_one::<pg_sys::Oid>("SELECT relowner FROM pg_catalog.pg_class WHERE oid = 'specstar.search_segment'::regclass", &[])
             .unwrap_or_else(|e| fail("finding the index owner", e))
             .unwrap_or_else(|| fail("finding the index owner", "specstar.search_segment is missing"));
         OWNER.with(|o| *o.borrow_mut() = Some(oid));
@@ -120,92 +127,103 @@ fn as_index_owner<R>(f: impl FnOnce() -> R) -> R {
     out
 }
 
-/// What one statement needs to know to search a spec, read in one snapshot: its current
-/// version, whether `user` may read it, and the visible segments.
+/// What one call needs to know about a spec's index, read in one statement (so in one
+/// snapshot, whatever the transaction did before): the spec's current version, whether `user`
+/// may read it, the visible segments, and those of them the backend has not loaded yet.
 struct State {
     vid: Option<i64>,
     readable: bool,
     segments: Vec<String>,
+    missing: Vec<SegmentBlob>,
 }
 
-fn state(spec: &str, user: pg_sys::Oid) -> State {
-    prepared(
-        "SELECT (SELECT s.current_vid FROM specstar.spec s WHERE s.name = $1),
-                coalesce((SELECT pg_catalog.has_table_privilege($2, c.oid, 'SELECT') FROM pg_catalog.pg_class c
-                           WHERE c.relnamespace = 'specstar_data'::regnamespace AND c.relname = $1), false),
-                ARRAY(SELECT replace(g.segment::text, '-', '') FROM specstar.search_segment g WHERE g.spec = $1 ORDER BY g.segment)",
-        &[TEXT, PgOid::BuiltIn(PgBuiltInOids::OIDOID)],
-        false,
-        &[spec.into(), user.into()],
+fn read_state(spec: &str, user: pg_sys::Oid, loaded: Vec<String>) -> State {
+    let rows = |col: &str| {
+        format!(
+            "ARRAY(SELECT {col} FROM specstar.search_segment g WHERE g.spec = $1 AND replace(g.segment::text, '-', '') <> ALL ($3) ORDER BY g.segment)"
+        )
+    };
+    let sql: &'static str = STATE_SQL.with(|q| {
+        *q.get_or_init(|| {
+            Box::leak(
+                format!(
+                    "SELECT (SELECT s.current_vid FROM specstar.spec s WHERE s.name = $1),
+                            coalesce((SELECT pg_catalog.has_table_privilege($2, c.oid, 'SELECT') FROM pg_catalog.pg_class c
+                                       WHERE c.relnamespace = 'specstar_data'::regnamespace AND c.relname = $1), false),
+                            ARRAY(SELECT replace(g.segment::text, '-', '') FROM specstar.search_segment g WHERE g.spec = $1 ORDER BY g.segment),
+                            {}, {}, {}, {}, {}",
+                    rows("replace(g.segment::text, '-', '')"),
+                    rows("g.docs"),
+                    rows("g.files"),
+                    rows("g.data"),
+                    rows("g.tombstones")
+                )
+                .into_boxed_str(),
+            )
+        })
+    });
+    prepared(sql, &[TEXT, PgOid::BuiltIn(PgBuiltInOids::OIDOID), PgOid::BuiltIn(PgBuiltInOids::TEXTARRAYOID)], false,
+        &[spec.into(), user.into(), loaded.into()],
         |table| {
             let row = table.first();
-            Ok(State { vid: row.get(1)?, readable: row.get(2)?.unwrap_or(false), segments: row.get(3)?.unwrap_or_default() })
+            let ids: Vec<String> = row.get(4)?.unwrap_or_default();
+            let docs: Vec<i32> = row.get(5)?.unwrap_or_default();
+            let files: Vec<JsonB> = row.get(6)?.unwrap_or_default();
+            let bytes = |n: usize| -> Result<Vec<Vec<u8>>, pgrx::spi::Error> {
+                Ok(row.get::<pgrx::Array<&[u8]>>(n)?.map(|a| a.iter().map(|b| b.unwrap_or_default().to_vec()).collect()).unwrap_or_default())
+            };
+            let (data, tombstones) = (bytes(7)?, bytes(8)?);
+            let mut missing = vec![];
+            for ((((id, docs), files), data), tombstones) in ids.into_iter().zip(docs).zip(files).zip(data).zip(tombstones) {
+                let what = format!("segment {id}");
+                let files = SegmentBlob::parse_files(&files.0).unwrap_or_else(|e| fail(&what, e));
+                let tombstones = SegmentBlob::parse_tombstones(&tombstones).unwrap_or_else(|e| fail(&what, e));
+                missing.push(SegmentBlob { id, docs: docs as u32, files, data, tombstones });
+            }
+            Ok(State { vid: row.get(1)?, readable: row.get(2)?.unwrap_or(false), segments: row.get(3)?.unwrap_or_default(), missing })
         },
     )
     .unwrap_or_else(|e| fail("reading the index", e))
 }
 
-/// Loads the segments of `wanted` that `cache` lacks.
-fn load_missing(spec: &str, cache: &mut IndexCache, wanted: &[String]) {
-    let missing: Vec<String> = wanted.iter().filter(|s| !cache.is_loaded(s)).cloned().collect();
-    if missing.is_empty() {
-        return;
-    }
-    let blobs = Spi::connect(|client| {
-        let mut out = vec![];
-        for row in client.select(
-            "SELECT replace(segment::text, '-', ''), docs, files, data, tombstones FROM specstar.search_segment
-              WHERE spec = $1 AND segment = ANY($2::uuid[])",
-            None,
-            &[spec.into(), missing.clone().into()],
-        )? {
-            let id: String = row.get(1)?.unwrap_or_default();
-            let docs: i32 = row.get(2)?.unwrap_or_default();
-            let files: JsonB = row.get(3)?.unwrap_or(JsonB(Value::Null));
-            let data: Vec<u8> = row.get(4)?.unwrap_or_default();
-            let tombstones: Vec<u8> = row.get(5)?.unwrap_or_default();
-            out.push((id, docs, files, data, tombstones));
-        }
-        Ok::<_, pgrx::spi::Error>(out)
-    })
-    .unwrap_or_else(|e| fail("reading segments", e));
-    if blobs.len() != missing.len() {
-        fail("reading segments", format!("{} of {} segments are gone", missing.len() - blobs.len(), missing.len()));
-    }
-    for (id, docs, files, data, tombstones) in blobs {
-        let what = format!("segment {id}");
-        let files = SegmentBlob::parse_files(&files.0).unwrap_or_else(|e| fail(&what, e));
-        let tombstones = SegmentBlob::parse_tombstones(&tombstones).unwrap_or_else(|e| fail(&what, e));
-        let blob = SegmentBlob { id: id.clone(), docs: docs as u32, files, data, tombstones };
-        cache.load(&blob).unwrap_or_else(|e| fail(&what, e));
-    }
+thread_local! {
+    static STATE_SQL: std::cell::OnceCell<&'static str> = const { std::cell::OnceCell::new() };
 }
 
-/// Runs `f` over the spec's index made of `segments` (loaded, tombstones applied).
-fn with_index<R>(spec: &str, config: &Config, segments: &[String], f: impl FnOnce(&mut IndexCache, &Searcher) -> R) -> R {
+/// Reads the spec's index as this statement sees it and runs `f` over it (loaded, tombstones
+/// applied), with the state read. `check` may refuse the state (it raises).
+fn with_index<R>(
+    spec: &str,
+    user: pg_sys::Oid,
+    check: impl Fn(&State) -> Config,
+    f: impl FnOnce(&mut IndexCache, &Searcher, &State, &Config) -> R,
+) -> R {
     CACHES.with(|caches| {
         let mut caches = caches.borrow_mut();
-        if caches.get(spec).is_none_or(|c| c.config != *config) {
+        let loaded = |c: &HashMap<String, IndexCache>| c.get(spec).map(|c| c.loaded_ids()).unwrap_or_default();
+        let mut st = read_state(spec, user, loaded(&caches));
+        let config = check(&st);
+        if caches.get(spec).is_none_or(|c| c.config != config) {
+            // a new version changed the index: what was read relied on the old cache
             let c = IndexCache::new(config.clone()).unwrap_or_else(|e| fail("opening the index", e));
             caches.insert(spec.to_string(), c);
+            st = read_state(spec, user, vec![]);
+            check(&st);
         }
         let cache = caches.get_mut(spec).expect("inserted above");
-        cache.evict_except(segments).unwrap_or_else(|e| fail("evicting segments", e));
-        load_missing(spec, cache, segments);
-        let searcher = cache.open(segments).unwrap_or_else(|e| fail("opening the index", e));
-        f(cache, &searcher)
+        cache.evict_except(&st.segments).unwrap_or_else(|e| fail("evicting segments", e));
+        for blob in &st.missing {
+            cache.load(blob).unwrap_or_else(|e| fail(&format!("segment {}", blob.id), e));
+        }
+        let searcher = cache.open(&st.segments).unwrap_or_else(|e| fail("opening the index", e));
+        f(cache, &searcher, &st, &config)
     })
 }
 
-fn visible_segments(spec: &str) -> Vec<String> {
-    prepared(
-        "SELECT ARRAY(SELECT replace(g.segment::text, '-', '') FROM specstar.search_segment g WHERE g.spec = $1 ORDER BY g.segment)",
-        &[TEXT],
-        false,
-        &[spec.into()],
-        |table| Ok(table.first().get::<Vec<String>>(1)?.unwrap_or_default()),
-    )
-    .unwrap_or_else(|e| fail("reading the index", e))
+/// `with_index` for specstar's own maintenance: the spec's current config, no rights check.
+fn with_own_index<R>(spec: &str, config: &Config, f: impl FnOnce(&mut IndexCache, &Searcher, &State) -> R) -> R {
+    let user = unsafe { pg_sys::GetUserId() };
+    with_index(spec, user, |_| config.clone(), |cache, searcher, st, _| f(cache, searcher, st))
 }
 
 fn uuid_of(s: &str) -> Uuid {
@@ -263,28 +281,30 @@ fn search_hits(
     highlights: Option<bool>,
 ) -> TableIterator<'static, (name!(id, Uuid), name!(score, f32), name!(highlights, Option<JsonB>))> {
     let user = unsafe { pg_sys::GetUserId() };
-    let rows = as_index_owner(|| {
-        let st = state(spec, user);
+    let check = |st: &State| -> Config {
         let Some(vid) = st.vid else {
             raise(PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT, format!("spec {spec} is not registered"), "SELECT name FROM specstar.specs lists the registered specs.", None);
         };
         if !st.readable {
             raise(PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE, format!("permission denied to search spec {spec}"), "Searching needs the right to read the spec: options.roles.read, or GRANT SELECT on its table.", None);
         }
-        let Some(config) = config_of(vid) else {
-            raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("spec {spec} has no searchable properties"), "Mark string properties with \"x-search\": true (in a new version of the spec) to index them.", None);
-        };
-        let Some(q) = q else {
-            raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, "search query: q is required".into(), "Pass the words to look for: q => 'word'.", None);
-        };
-        let query = SearchQuery::parse(&config, config_schema(&config), q).unwrap_or_else(|e| {
-            let detail = json!({"query": q, "position": e.position}).to_string();
-            raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, e.message, &e.hint, Some(detail))
-        });
-        let top = top.map(|t| t.max(0) as usize);
-        let skip = skip.unwrap_or(0).max(0) as usize;
-        let hits = with_index(spec, &config, &st.segments, |_, searcher| {
-            top_hits(searcher, &*query.query, top, skip).unwrap_or_else(|e| fail("searching", e))
+        config_of(vid).unwrap_or_else(|| {
+            raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("spec {spec} has no searchable properties"), "Mark string properties with \"x-search\": true (in a new version of the spec) to index them.", None)
+        })
+    };
+    let rows = as_index_owner(|| {
+        let (hits, query, config) = with_index(spec, user, check, |_, searcher, _, config| {
+            let Some(q) = q else {
+                raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, "search query: q is required".into(), "Pass the words to look for: q => 'word'.", None);
+            };
+            let query = SearchQuery::parse(config, config_schema(config), q).unwrap_or_else(|e| {
+                let detail = json!({"query": q, "position": e.position}).to_string();
+                raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, e.message, &e.hint, Some(detail))
+            });
+            let top = top.map(|t| t.max(0) as usize);
+            let skip = skip.unwrap_or(0).max(0) as usize;
+            let hits = top_hits(searcher, &*query.query, top, skip).unwrap_or_else(|e| fail("searching", e));
+            (hits, query, config.clone())
         });
         let mut marked = HashMap::new();
         if highlights.unwrap_or(false) && !hits.is_empty() {
@@ -421,19 +441,18 @@ fn merge_lock(spec: &str) {
 /// segments read here include every merge committed before; inputs that are not visible
 /// (any more) are left out. Returns (segments merged, tombstones dropped).
 fn merge(spec: &str, config: &Config, inputs: Option<Vec<String>>) -> (usize, usize) {
-    let visible = visible_segments(spec);
-    let inputs: Vec<String> = match inputs {
-        Some(wanted) => wanted.into_iter().filter(|s| visible.contains(s)).collect(),
-        None => visible.clone(),
-    };
-    let merged = with_index(spec, config, &visible, |cache, _| {
+    let (merged, inputs) = with_own_index(spec, config, |cache, _, st| {
+        let inputs: Vec<String> = match inputs {
+            Some(wanted) => wanted.into_iter().filter(|s| st.segments.contains(s)).collect(),
+            None => st.segments.clone(),
+        };
         if inputs.is_empty() || (inputs.len() == 1 && cache.stats().tombstones == 0) {
-            return None;
+            return (None, inputs);
         }
         let before = cache.tombstones_in(&inputs);
         let merged = cache.merge(&inputs).unwrap_or_else(|e| fail("merging", e));
         let kept = merged.as_ref().map_or(0, |m| m.tombstones.len() as u64);
-        Some((merged, before - kept))
+        (Some((merged, before - kept)), inputs)
     });
     let Some((merged, dropped)) = merged else { return (0, 0) };
     let removed = Spi::get_one_with_args::<i64>(
@@ -454,8 +473,7 @@ fn merge(spec: &str, config: &Config, inputs: Option<Vec<String>>) -> (usize, us
 
 /// (segments, documents, tombstones) of the index as this statement sees it.
 fn as_stats(spec: &str, config: &Config) -> (usize, u64, u64) {
-    let visible = visible_segments(spec);
-    with_index(spec, config, &visible, |cache, _| {
+    with_own_index(spec, config, |cache, _, _| {
         let s = cache.stats();
         (s.segments, s.documents, s.tombstones)
     })
@@ -468,7 +486,7 @@ fn require_read_committed(what: &str) {
 }
 
 fn current_config(spec: &str) -> Option<Config> {
-    let vid = Spi::get_one_with_args::<i64>("SELECT (SELECT current_vid FROM specstar.spec WHERE name = $1)", &[spec.into()])
+    let vid = read_one::<i64>("SELECT (SELECT current_vid FROM specstar.spec WHERE name = $1)", &[spec.into()])
         .unwrap_or_else(|e| fail("reading the spec", e))?;
     config_of(vid)
 }
@@ -552,12 +570,11 @@ fn search_counts(spec: &str) -> JsonB {
 fn search_verify(spec: &str) -> JsonB {
     let Some(config) = current_config(spec) else { return JsonB(json!({"ok": true, "indexed": 0, "rows": 0})) };
     as_index_owner(|| {
-        let visible = visible_segments(spec);
-        let (indexed, damaged) = with_index(spec, &config, &visible, |_, searcher| {
+        let (indexed, damaged) = with_own_index(spec, &config, |_, searcher, _| {
             let damaged = searcher.index().validate_checksum().map(|s| s.len()).unwrap_or(usize::MAX);
             (all_ids(searcher).unwrap_or_else(|e| fail("verifying", e)), damaged)
         });
-        let mut report = Spi::get_one_with_args::<JsonB>(
+        let mut report = read_one::<JsonB>(
             &format!(
                 "WITH i AS (SELECT k::uuid AS id FROM unnest($1::text[]) k),
                       t AS (SELECT id FROM specstar_data.{})

@@ -94,6 +94,11 @@ impl IndexCache {
         &self.schema
     }
 
+    /// The ids of the loaded segments.
+    pub fn loaded_ids(&self) -> Vec<String> {
+        self.loaded.keys().cloned().collect()
+    }
+
     pub fn is_loaded(&self, segment: &str) -> bool {
         self.loaded.contains_key(segment)
     }
