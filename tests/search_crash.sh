@@ -90,17 +90,8 @@ started=$(date +%s)
 psql_db -f "$HERE/search_corpus.sql" -v spec="$SPEC" -v preload="$PRELOAD" > "$OUT/corpus.out" 2>&1 \
   || { tail -n 20 "$OUT/corpus.out" >&2; fail "search_corpus.sql (output: $OUT/corpus.out)"; }
 
-# The write load: one statement per transaction; UPDATE and DELETE pick a random resource.
-cat > "$OUT/insert.sql" <<SQL
-INSERT INTO api.$SPEC (title, body, n) VALUES ('load', public.load_text(8 + (random() * 12)::integer), nextval('public.load_n'));
-SQL
-cat > "$OUT/update.sql" <<SQL
-UPDATE api.$SPEC SET body = public.load_text(8 + (random() * 12)::integer)
- WHERE n = (SELECT 1 + floor(random() * last_value)::integer FROM public.load_n);
-SQL
-cat > "$OUT/delete.sql" <<SQL
-DELETE FROM api.$SPEC WHERE n = (SELECT 1 + floor(random() * last_value)::integer FROM public.load_n);
-SQL
+source "$HERE/search_writes.sh"
+write_scripts "$OUT" "$SPEC"
 cat > "$OUT/merge.sql" <<SQL
 SELECT specstar.search_merge('$SPEC');
 SQL

@@ -69,18 +69,9 @@ SQL
 run_sql setup "$OUT/setup.sql"
 
 # ---------------------------------------------------------------------------------------
-# 2. The load. Every write is one statement (one segment); UPDATE and DELETE pick a random
-#    resource by its number n (a deleted one: nothing to do).
-cat > "$OUT/insert.sql" <<SQL
-INSERT INTO api.$SPEC (title, body, n) VALUES ('load', public.load_text(8 + (random() * 12)::integer), nextval('public.load_n'));
-SQL
-cat > "$OUT/update.sql" <<SQL
-UPDATE api.$SPEC SET body = public.load_text(8 + (random() * 12)::integer)
- WHERE n = (SELECT 1 + floor(random() * last_value)::integer FROM public.load_n);
-SQL
-cat > "$OUT/delete.sql" <<SQL
-DELETE FROM api.$SPEC WHERE n = (SELECT 1 + floor(random() * last_value)::integer FROM public.load_n);
-SQL
+# 2. The load.
+source "$HERE/search_writes.sh"
+write_scripts "$OUT" "$SPEC"
 cat > "$OUT/search.sql" <<SQL
 \set k random(1, 6)
 \set a random(1, 1100)
