@@ -293,8 +293,8 @@ SELECT i.id, m.name AS mark, pg_temp.at_or_error('article', i.id, m.at) AS resou
 \echo == the search index, and what it finds
 SELECT * FROM specstar.search_stats('memo');
 SELECT specstar.search_verify('memo');
-SELECT spec, segment, docs, files, md5(data) AS data FROM specstar.search_segment ORDER BY spec, segment;
-SELECT spec, id, key, seq FROM specstar.search_tombstone ORDER BY spec, id;
+SELECT spec, segment, docs, files, md5(data) AS data, encode(tombstones, 'hex') AS tombstones
+  FROM specstar.search_segment ORDER BY spec, segment;
 SELECT last_value, is_called FROM specstar.search_seq;
 SELECT d.q, h.id, h.score FROM public.dump_search d CROSS JOIN LATERAL specstar.search('memo', d.q, NULL) h
  ORDER BY d.q, h.score DESC, h.id;
@@ -452,7 +452,7 @@ SELECT pg_temp.ok(revision = 3, 'the memo deleted before the dump is restored') 
 SELECT pg_temp.ok(string_agg(right(id::text, 1), ',') = '4', 'and found again')
   FROM specstar.search('memo', 'apple', NULL);
 SELECT pg_temp.ok(specstar.search_verify('memo') ->> 'ok' = 'true', 'search_verify(memo) is ok after the writes in B: ' || specstar.search_verify('memo')::text);
-SELECT pg_temp.ok((specstar.search_merge('memo') ->> 'merged')::int >= 4, 'search_merge merges the restored segments with the new ones');
+SELECT pg_temp.ok(specstar.search_merge('memo') ? 'merged', 'search_merge runs on the restored index (writes in B may have merged it already)');
 SELECT pg_temp.ok(segments = 1 AND documents = 6 AND tombstones = 0, format('one segment of 6 memos after the merge: %s', s))
   FROM specstar.search_stats('memo') s;
 SELECT pg_temp.ok(string_agg(right(id::text, 1), ',' ORDER BY id) = '3,6,7', 'the merged index finds the same')
@@ -481,7 +481,7 @@ SELECT specstar.drop_spec('article', drop_data => true);
 SELECT specstar.drop_spec('author', drop_data => true);
 SELECT specstar.drop_spec('note', drop_data => true);
 SELECT specstar.drop_spec('memo', drop_data => true);
-SELECT pg_temp.ok(NOT EXISTS (SELECT FROM specstar.search_segment) AND NOT EXISTS (SELECT FROM specstar.search_tombstone),
+SELECT pg_temp.ok(NOT EXISTS (SELECT FROM specstar.search_segment),
                   'drop_spec(memo) removes its search index');
 SELECT pg_temp.ok(NOT EXISTS (SELECT FROM specstar.spec) AND NOT EXISTS (SELECT FROM specstar.spec_versions), 'the catalog is empty');
 SELECT pg_temp.ok(NOT EXISTS (SELECT FROM pg_class WHERE relnamespace IN ('api'::regnamespace, 'specstar_data'::regnamespace)),
