@@ -138,56 +138,59 @@ struct State {
 }
 
 fn read_state(spec: &str, user: pg_sys::Oid, loaded: Vec<String>) -> State {
-    let rows = |col: &str| {
-        format!(
-            "ARRAY(SELECT {col} FROM specstar.search_segment g WHERE g.spec = $1 AND replace(g.segment::text, '-', '') <> ALL ($3) ORDER BY g.segment)"
+    // Usually every visible segment is loaded already: one small statement. Otherwise the
+    // missing ones are read by a second statement; should a concurrent merge have removed one
+    // in between (a transaction that has written takes a new snapshot per statement), the
+    // whole read starts again.
+    for _ in 0..10 {
+        let (vid, readable, segments) = prepared(
+            "SELECT (SELECT s.current_vid FROM specstar.spec s WHERE s.name = $1),
+                    coalesce((SELECT pg_catalog.has_table_privilege($2, c.oid, 'SELECT') FROM pg_catalog.pg_class c
+                               WHERE c.relnamespace = 'specstar_data'::regnamespace AND c.relname = $1), false),
+                    ARRAY(SELECT replace(g.segment::text, '-', '') FROM specstar.search_segment g WHERE g.spec = $1 ORDER BY g.segment)",
+            &[TEXT, PgOid::BuiltIn(PgBuiltInOids::OIDOID)],
+            false,
+            &[spec.into(), user.into()],
+            |table| {
+                let row = table.first();
+                Ok((row.get::<i64>(1)?, row.get::<bool>(2)?.unwrap_or(false), row.get::<Vec<String>>(3)?.unwrap_or_default()))
+            },
         )
-    };
-    let sql: &'static str = STATE_SQL.with(|q| {
-        *q.get_or_init(|| {
-            Box::leak(
-                format!(
-                    "SELECT (SELECT s.current_vid FROM specstar.spec s WHERE s.name = $1),
-                            coalesce((SELECT pg_catalog.has_table_privilege($2, c.oid, 'SELECT') FROM pg_catalog.pg_class c
-                                       WHERE c.relnamespace = 'specstar_data'::regnamespace AND c.relname = $1), false),
-                            ARRAY(SELECT replace(g.segment::text, '-', '') FROM specstar.search_segment g WHERE g.spec = $1 ORDER BY g.segment),
-                            {}, {}, {}, {}, {}",
-                    rows("replace(g.segment::text, '-', '')"),
-                    rows("g.docs"),
-                    rows("g.files"),
-                    rows("g.data"),
-                    rows("g.tombstones")
-                )
-                .into_boxed_str(),
-            )
-        })
-    });
-    prepared(sql, &[TEXT, PgOid::BuiltIn(PgBuiltInOids::OIDOID), PgOid::BuiltIn(PgBuiltInOids::TEXTARRAYOID)], false,
-        &[spec.into(), user.into(), loaded.into()],
-        |table| {
-            let row = table.first();
-            let ids: Vec<String> = row.get(4)?.unwrap_or_default();
-            let docs: Vec<i32> = row.get(5)?.unwrap_or_default();
-            let files: Vec<JsonB> = row.get(6)?.unwrap_or_default();
-            let bytes = |n: usize| -> Result<Vec<Vec<u8>>, pgrx::spi::Error> {
-                Ok(row.get::<pgrx::Array<&[u8]>>(n)?.map(|a| a.iter().map(|b| b.unwrap_or_default().to_vec()).collect()).unwrap_or_default())
-            };
-            let (data, tombstones) = (bytes(7)?, bytes(8)?);
-            let mut missing = vec![];
-            for ((((id, docs), files), data), tombstones) in ids.into_iter().zip(docs).zip(files).zip(data).zip(tombstones) {
-                let what = format!("segment {id}");
-                let files = SegmentBlob::parse_files(&files.0).unwrap_or_else(|e| fail(&what, e));
-                let tombstones = SegmentBlob::parse_tombstones(&tombstones).unwrap_or_else(|e| fail(&what, e));
-                missing.push(SegmentBlob { id, docs: docs as u32, files, data, tombstones });
-            }
-            Ok(State { vid: row.get(1)?, readable: row.get(2)?.unwrap_or(false), segments: row.get(3)?.unwrap_or_default(), missing })
-        },
-    )
-    .unwrap_or_else(|e| fail("reading the index", e))
+        .unwrap_or_else(|e| fail("reading the index", e));
+        let wanted: Vec<String> = segments.iter().filter(|s| !loaded.contains(s)).cloned().collect();
+        let missing = if wanted.is_empty() { vec![] } else { read_segments(spec, &wanted) };
+        if missing.len() == wanted.len() {
+            return State { vid, readable, segments, missing };
+        }
+    }
+    fail("reading the index", "segments kept disappearing under concurrent merges")
 }
 
-thread_local! {
-    static STATE_SQL: std::cell::OnceCell<&'static str> = const { std::cell::OnceCell::new() };
+/// The segments `ids` of a spec, as stored.
+fn read_segments(spec: &str, ids: &[String]) -> Vec<SegmentBlob> {
+    prepared(
+        "SELECT replace(segment::text, '-', ''), docs, files, data, tombstones FROM specstar.search_segment
+          WHERE spec = $1 AND segment = ANY($2::uuid[])",
+        &[TEXT, PgOid::BuiltIn(PgBuiltInOids::TEXTARRAYOID)],
+        false,
+        &[spec.into(), ids.to_vec().into()],
+        |table| {
+            let mut out = vec![];
+            for row in table {
+                let id: String = row.get(1)?.unwrap_or_default();
+                let what = format!("segment {id}");
+                let files: JsonB = row.get(3)?.unwrap_or(JsonB(Value::Null));
+                let files = SegmentBlob::parse_files(&files.0).unwrap_or_else(|e| fail(&what, e));
+                let tombstones = SegmentBlob::parse_tombstones(row.get::<&[u8]>(5)?.unwrap_or_default())
+                    .unwrap_or_else(|e| fail(&what, e));
+                let docs = row.get::<i32>(2)?.unwrap_or(0) as u32;
+                let data = row.get::<&[u8]>(4)?.unwrap_or_default().to_vec();
+                out.push(SegmentBlob { id, docs, files, data, tombstones });
+            }
+            Ok(out)
+        },
+    )
+    .unwrap_or_else(|e| fail("reading segments", e))
 }
 
 /// Reads the spec's index as this statement sees it and runs `f` over it (loaded, tombstones
