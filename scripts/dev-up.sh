@@ -65,6 +65,7 @@ specstar is up.
   history  curl -s "\$API/article_revision?id=eq.\$ID&order=revision.desc"
   restore  curl -s -X POST "\$API/rpc/article_restore" -H "Authorization: Bearer \$TOKEN" -H 'Content-Type: application/json' \\
                 -d "{\\"id\\": \\"\$ID\\"}"
+  search   curl -s "\$API/rpc/article_search?q=hello&select=id,title,score,highlights"   (docs/search.md)
 
   The README's "A tour over HTTP" runs every verb; docs/rest.md has the rest.
   stop        make down
