@@ -66,7 +66,7 @@ impl SegmentBlob {
 
     /// The inverse of [`SegmentBlob::tombstones_bytes`].
     pub fn parse_tombstones(bytes: &[u8]) -> Result<Vec<Tombstone>> {
-        if bytes.len() % TOMBSTONE_BYTES != 0 {
+        if !bytes.len().is_multiple_of(TOMBSTONE_BYTES) {
             return Err(IndexError(format!("damaged tombstones: {} bytes", bytes.len())));
         }
         Ok(bytes

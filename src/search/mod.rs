@@ -1,0 +1,273 @@
+//! The search index inside PostgreSQL (docs/search.md): every segment is a row of
+//! `specstar.search_segment`, written in the writer's transaction by the spec's statement
+//! triggers together with the tombstones of that write, and read under the caller's
+//! snapshot. All tantivy work happens in `specstar_search`, in memory, on this (the backend's
+//! only) thread, strictly between SPI calls: no tantivy code ever calls PostgreSQL.
+//!
+//! Errors a client can cause (a malformed query, no right to read the spec, a spec without
+//! searchable properties) are raised with SQLSTATEs pgrx knows (22023, 42501), which reach the
+//! client unchanged and without a backtrace.
+
+mod index;
+mod store;
+
+use std::collections::HashMap;
+
+use pgrx::prelude::*;
+use pgrx::{JsonB, Uuid};
+use serde_json::{json, Value};
+use specstar_search::cache::{all_ids, top_hits};
+use specstar_search::{segment, Config, Doc, SearchQuery, Tombstone};
+
+use index::{as_stats, config_schema, merge, with_index, with_own_index};
+use store::*;
+
+/// Segments merged together at each size level (specstar_search::policy).
+const FAN_IN: usize = 8;
+
+/// Segments this large are merged only by search_merge, never by a write.
+const INLINE_MERGE_MAX_DOCS: u32 = 32 << 10;
+
+/// Documents per segment when (re)building from the table.
+const BUILD_BATCH: usize = 200_000;
+
+fn fail(what: &str, e: impl std::fmt::Display) -> ! {
+    error!("specstar search: {what}: {e}")
+}
+
+/// Raises a client's error with a SQLSTATE pgrx knows (kept as is, no backtrace) and a hint.
+fn raise(code: PgSqlErrorCode, message: String, hint: &str, detail: Option<String>) -> ! {
+    let mut report = pgrx::pg_sys::panic::ErrorReport::new(code, message, "specstar search").set_hint(hint);
+    if let Some(d) = detail {
+        report = report.set_detail(d);
+    }
+    report.report(PgLogLevel::ERROR);
+    unreachable!("ERROR does not return")
+}
+
+fn uuid_of(s: &str) -> Uuid {
+    let hex: String = s.chars().filter(|c| *c != '-').collect();
+    let mut bytes = [0u8; 16];
+    if hex.len() != 32 {
+        fail("reading a hit", format!("{s} is not a uuid"));
+    }
+    for (i, b) in bytes.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap_or_else(|e| fail("reading a hit", e));
+    }
+    Uuid::from_bytes(bytes)
+}
+
+/// The hits of `q` in `spec`, best first: resource id, BM25 score and (when asked) per
+/// searchable field the text with the query's words marked `<b>…</b>`. `top` NULL: every
+/// hit. The caller must have the right to read the spec.
+#[pg_extern(name = "_search_hits", stable, parallel_restricted)]
+fn search_hits(
+    spec: &str,
+    q: Option<&str>,
+    top: Option<i32>,
+    skip: Option<i32>,
+    highlights: Option<bool>,
+) -> TableIterator<'static, (name!(id, Uuid), name!(score, f32), name!(highlights, Option<JsonB>))> {
+    let user = unsafe { pg_sys::GetUserId() };
+    let check = |st: &State| -> Config {
+        let Some(vid) = st.vid else {
+            raise(PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT, format!("spec {spec} is not registered"), "SELECT name FROM specstar.specs lists the registered specs.", None);
+        };
+        if !st.readable {
+            raise(PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE, format!("permission denied to search spec {spec}"), "Searching needs the right to read the spec: options.roles.read, or GRANT SELECT on its table.", None);
+        }
+        config_of(vid).unwrap_or_else(|| {
+            raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("spec {spec} has no searchable properties"), "Mark string properties with \"x-search\": true (in a new version of the spec) to index them.", None)
+        })
+    };
+    let rows = as_index_owner(|| {
+        let (hits, query, config) = with_index(spec, user, check, |_, searcher, _, config| {
+            let Some(q) = q else {
+                raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, "search query: q is required".into(), "Pass the words to look for: q => 'word'.", None);
+            };
+            let query = SearchQuery::parse(config, config_schema(config), q).unwrap_or_else(|e| {
+                let detail = json!({"query": q, "position": e.position}).to_string();
+                raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, e.message, &e.hint, Some(detail))
+            });
+            let top = top.map(|t| t.max(0) as usize);
+            let skip = skip.unwrap_or(0).max(0) as usize;
+            let hits = top_hits(searcher, &*query.query, top, skip).unwrap_or_else(|e| fail("searching", e));
+            (hits, query, config.clone())
+        });
+        let mut marked = HashMap::new();
+        if highlights.unwrap_or(false) && !hits.is_empty() {
+            let ids: Vec<String> = hits.iter().map(|h| h.0.clone()).collect();
+            for (id, fields) in field_texts(spec, &config, &ids) {
+                let mut obj = serde_json::Map::new();
+                for (i, values) in fields.iter().enumerate() {
+                    let parts: Vec<String> = values.iter().filter_map(|v| query.highlight(i, v)).collect();
+                    if !parts.is_empty() {
+                        obj.insert(config.fields[i].clone(), Value::String(parts.join(" … ")));
+                    }
+                }
+                marked.insert(id, Value::Object(obj));
+            }
+        }
+        hits.into_iter().map(|(id, score)| (uuid_of(&id), score, marked.remove(&id).map(JsonB))).collect::<Vec<_>>()
+    });
+    TableIterator::new(rows)
+}
+
+fn docs_from_json(config: &Config, docs: &Value, seq: u64) -> Vec<Doc> {
+    docs.as_array()
+        .map(|rows| {
+            rows.iter()
+                .filter_map(|r| {
+                    let id = r.get(0)?.as_str()?.to_string();
+                    Some(Doc { id, seq, fields: doc_fields(r, 1, config.fields.len()) })
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Called by a spec's statement triggers: one new segment holding `docs` (`[[id, field
+/// values...], ...]` in the order of the version's searchable fields) and tombstones for
+/// `deleted` (old versions of updated or deleted resources); then, when a size level of the
+/// index is full, a merge of that level.
+#[pg_extern(name = "_search_write")]
+fn search_write(spec: &str, vid: i64, deleted: Option<Vec<Uuid>>, docs: Option<JsonB>) {
+    let Some(config) = config_of(vid) else { return };
+    as_index_owner(|| {
+        let seq = next_seq();
+        let tombstones: Vec<Tombstone> =
+            deleted.unwrap_or_default().iter().map(|u| Tombstone { key: u.to_string(), seq }).collect();
+        let docs = docs.map(|d| docs_from_json(&config, &d.0, seq)).unwrap_or_default();
+        if let Some(blob) = segment::build(&config, &docs, tombstones).unwrap_or_else(|e| fail("indexing", e)) {
+            insert_segment(spec, &blob);
+        }
+        let inputs = specstar_search::policy::pick(&segment_sizes(spec), FAN_IN, INLINE_MERGE_MAX_DOCS);
+        if !inputs.is_empty() && read_committed() && try_merge_lock(spec) {
+            merge(spec, &config, Some(inputs));
+        }
+    })
+}
+
+fn read_committed() -> bool {
+    unsafe { pg_sys::XactIsoLevel < pg_sys::XACT_REPEATABLE_READ as i32 }
+}
+
+fn require_read_committed(what: &str) {
+    if !read_committed() {
+        raise(PgSqlErrorCode::ERRCODE_ACTIVE_SQL_TRANSACTION, format!("{what} needs READ COMMITTED isolation"), "Run it in its own transaction at the default isolation level.", None);
+    }
+}
+
+/// Merges every segment of a spec's index into one, dropping deleted documents and the
+/// tombstones that hid them. Returns what it did.
+#[pg_extern(name = "_search_merge")]
+fn search_merge(spec: &str) -> JsonB {
+    require_read_committed("search_merge");
+    let Some(config) = current_config(spec) else { return JsonB(json!({"merged": 0, "tombstones_dropped": 0})) };
+    as_index_owner(|| {
+        merge_lock(spec);
+        let (merged, dropped) = merge(spec, &config, None);
+        JsonB(json!({"merged": merged, "tombstones_dropped": dropped}))
+    })
+}
+
+/// Re-indexes a spec from its table: every segment replaced. Writers wait meanwhile.
+#[pg_extern(name = "_search_rebuild")]
+fn search_rebuild(spec: &str) -> JsonB {
+    require_read_committed("search_rebuild");
+    let config = current_config(spec);
+    as_index_owner(|| {
+        merge_lock(spec);
+        Spi::run(&format!("LOCK TABLE specstar_data.{} IN SHARE MODE", ident(spec))).unwrap_or_else(|e| fail("locking the table", e));
+        Spi::run_with_args("DELETE FROM specstar.search_segment WHERE spec = $1", &[spec.into()])
+            .unwrap_or_else(|e| fail("rebuilding", e));
+        let Some(config) = config else { return JsonB(json!({"documents": 0, "segments": 0})) };
+        let seq = next_seq();
+        let cols: Vec<String> = config.fields.iter().map(|f| format!("to_jsonb(t.{})", ident(f))).collect();
+        let sql = format!("SELECT jsonb_build_array(t.id, {}) FROM specstar_data.{} t", cols.join(", "), ident(spec));
+        let mut blobs = vec![];
+        let mut total = 0usize;
+        Spi::connect(|client| {
+            let mut cursor = client.open_cursor(sql.as_str(), &[]);
+            loop {
+                let table = cursor.fetch(BUILD_BATCH as i64)?;
+                if table.is_empty() {
+                    break;
+                }
+                let mut docs = Vec::with_capacity(table.len());
+                for row in table {
+                    let r: JsonB = row.get(1)?.unwrap_or(JsonB(Value::Null));
+                    if let Some(id) = r.0.get(0).and_then(Value::as_str) {
+                        docs.push(Doc { id: id.to_string(), seq, fields: doc_fields(&r.0, 1, config.fields.len()) });
+                    }
+                }
+                total += docs.len();
+                if let Some(b) = segment::build(&config, &docs, vec![]).unwrap_or_else(|e| fail("indexing", e)) {
+                    blobs.push(b);
+                }
+                pgrx::check_for_interrupts!();
+            }
+            Ok::<_, pgrx::spi::Error>(())
+        })
+        .unwrap_or_else(|e| fail("reading the table", e));
+        let n = blobs.len();
+        for b in &blobs {
+            insert_segment(spec, b);
+        }
+        if n > 1 {
+            merge(spec, &config, None);
+        }
+        JsonB(json!({"documents": total, "segments": n.min(1)}))
+    })
+}
+
+/// Live documents and tombstones of the index as the caller's snapshot sees it.
+#[pg_extern(name = "_search_counts", stable)]
+fn search_counts(spec: &str) -> JsonB {
+    let Some(config) = current_config(spec) else { return JsonB(json!({"documents": 0, "tombstones": 0})) };
+    as_index_owner(|| {
+        let (_, documents, tombstones) = as_stats(spec, &config);
+        JsonB(json!({"documents": documents, "tombstones": tombstones}))
+    })
+}
+
+/// Compares the index with the table: ids missing from the index, ids indexed that the table
+/// lacks, ids indexed more than once, and damaged files.
+#[pg_extern(name = "_search_verify", stable)]
+fn search_verify(spec: &str) -> JsonB {
+    let Some(config) = current_config(spec) else { return JsonB(json!({"ok": true, "indexed": 0, "rows": 0})) };
+    as_index_owner(|| {
+        let (indexed, damaged) = with_own_index(spec, &config, |_, searcher, _| {
+            let damaged = searcher.index().validate_checksum().map(|s| s.len()).unwrap_or(usize::MAX);
+            (all_ids(searcher).unwrap_or_else(|e| fail("verifying", e)), damaged)
+        });
+        let mut report = read_one::<JsonB>(
+            &format!(
+                "WITH i AS (SELECT k::uuid AS id FROM unnest($1::text[]) k),
+                      t AS (SELECT id FROM specstar_data.{})
+                 SELECT jsonb_build_object(
+                   'indexed', (SELECT count(*) FROM i),
+                   'rows', (SELECT count(*) FROM t),
+                   'missing', coalesce((SELECT jsonb_agg(t.id ORDER BY t.id) FROM t WHERE NOT EXISTS (SELECT 1 FROM i WHERE i.id = t.id)), '[]'),
+                   'unexpected', coalesce((SELECT jsonb_agg(DISTINCT i.id) FROM i WHERE NOT EXISTS (SELECT 1 FROM t WHERE t.id = i.id)), '[]'),
+                   'duplicated', coalesce((SELECT jsonb_agg(d.id) FROM (SELECT id FROM i GROUP BY id HAVING count(*) > 1) d), '[]'))",
+                ident(spec)
+            ),
+            &[indexed.into()],
+        )
+        .unwrap_or_else(|e| fail("verifying", e))
+        .map(|j| j.0)
+        .unwrap_or(Value::Null);
+        let ok = ["missing", "unexpected", "duplicated"].iter().all(|k| report[k].as_array().is_some_and(|a| a.is_empty()))
+            && damaged == 0;
+        report["damaged_files"] = json!(damaged);
+        report["ok"] = json!(ok);
+        JsonB(report)
+    })
+}
+
+/// Threads of this process: the test of "tantivy never starts a thread" (docs/search.md).
+#[pg_extern(name = "_backend_threads")]
+fn backend_threads() -> i32 {
+    std::fs::read_dir("/proc/self/task").map(|d| d.count() as i32).unwrap_or(-1)
+}

@@ -1,0 +1,264 @@
+//! The rows of the search index: every statement search runs against PostgreSQL, prepared
+//! once per backend, and the switch to the rights of the index's owner.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use pgrx::prelude::*;
+use pgrx::JsonB;
+use serde_json::Value;
+use specstar_search::{Config, Language, SegmentBlob};
+
+use super::fail;
+
+thread_local! {
+    /// Plans of the statements every search or write runs, kept for the backend's life.
+    static STMTS: RefCell<HashMap<&'static str, pgrx::spi::OwnedPreparedStatement>> = RefCell::new(HashMap::new());
+    static CONFIGS: RefCell<HashMap<i64, Option<Config>>> = RefCell::new(HashMap::new());
+    static OWNER: RefCell<Option<pg_sys::Oid>> = const { RefCell::new(None) };
+}
+
+pub(super) const TEXT: PgOid = PgOid::BuiltIn(PgBuiltInOids::TEXTOID);
+
+/// Runs `sql` as a statement prepared once per backend, handing its result to `f`.
+pub(super) fn prepared<R>(
+    sql: &'static str,
+    types: &[PgOid],
+    mutating: bool,
+    args: &[pgrx::datum::DatumWithOid],
+    f: impl FnOnce(pgrx::spi::SpiTupleTable) -> Result<R, pgrx::spi::Error>,
+) -> Result<R, pgrx::spi::Error> {
+    Spi::connect_mut(|client| {
+        STMTS.with(|stmts| {
+            let mut stmts = stmts.borrow_mut();
+            if !stmts.contains_key(sql) {
+                let p = if mutating { client.prepare_mut(sql, types)? } else { client.prepare(sql, types)? };
+                stmts.insert(sql, p.keep());
+            }
+            let stmt = &stmts[sql];
+            let table = if mutating { client.update(stmt, None, args)? } else { client.select(stmt, None, args)? };
+            f(table)
+        })
+    })
+}
+
+/// The first column of the first row of a read-only query. (Not `Spi::get_one`: that assigns
+/// the transaction an id, which makes every later statement of the call take a new snapshot,
+/// and which a hot standby refuses.)
+pub(super) fn read_one<T: FromDatum + IntoDatum>(sql: &str, args: &[pgrx::datum::DatumWithOid]) -> Result<Option<T>, pgrx::spi::Error> {
+    Spi::connect(|client| client.select(sql, Some(1), args)?.first().get::<T>(1))
+}
+
+pub(super) fn ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+pub(super) fn parse_config(search: &Value) -> Option<Config> {
+    let fields: Vec<String> = search.get("fields")?.as_array()?.iter().filter_map(|f| f.as_str().map(String::from)).collect();
+    let language = Language::parse(search.get("language")?.as_str()?)?;
+    (!fields.is_empty()).then_some(Config { fields, language })
+}
+
+/// The search config of a spec version (cached: versions never change).
+pub(super) fn config_of(vid: i64) -> Option<Config> {
+    if let Some(c) = CONFIGS.with(|c| c.borrow().get(&vid).cloned()) {
+        return c;
+    }
+    let search = read_one::<JsonB>(
+        "SELECT (SELECT descriptor -> 'search' FROM specstar.spec_versions WHERE vid = $1)",
+        &[vid.into()],
+    )
+    .unwrap_or_else(|e| fail("reading the spec version", e));
+    let config = search.and_then(|s| parse_config(&s.0));
+    CONFIGS.with(|c| c.borrow_mut().insert(vid, config.clone()));
+    config
+}
+
+pub(super) fn current_config(spec: &str) -> Option<Config> {
+    let vid = read_one::<i64>("SELECT (SELECT current_vid FROM specstar.spec WHERE name = $1)", &[spec.into()])
+        .unwrap_or_else(|e| fail("reading the spec", e))?;
+    config_of(vid)
+}
+
+pub(super) fn owner() -> pg_sys::Oid {
+    OWNER.with(|o| *o.borrow()).unwrap_or_else(|| {
+        let oid = read_one::<pg_sys::Oid>("SELECT relowner FROM pg_catalog.pg_class WHERE oid = 'specstar.search_segment'::regclass", &[])
+            .unwrap_or_else(|e| fail("finding the index owner", e))
+            .unwrap_or_else(|| fail("finding the index owner", "specstar.search_segment is missing"));
+        OWNER.with(|o| *o.borrow_mut() = Some(oid));
+        oid
+    })
+}
+
+/// Runs `f` with the rights of the owner of specstar's search table (it is granted to nobody:
+/// segments hold every indexed word). Callers check the user's own rights first. An error
+/// inside `f` aborts the (sub)transaction, which restores the user as well.
+pub(super) fn as_index_owner<R>(f: impl FnOnce() -> R) -> R {
+    let owner = owner();
+    let (mut user, mut context) = (pg_sys::Oid::INVALID, 0);
+    unsafe {
+        pg_sys::GetUserIdAndSecContext(&mut user, &mut context);
+        pg_sys::SetUserIdAndSecContext(owner, context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32);
+    }
+    let out = f();
+    unsafe { pg_sys::SetUserIdAndSecContext(user, context) };
+    out
+}
+
+/// What one call needs to know about a spec's index, read in one statement (so in one
+/// snapshot, whatever the transaction did before): the spec's current version, whether `user`
+/// may read it, the visible segments, and those of them the backend has not loaded yet.
+pub(super) struct State {
+    pub(super) vid: Option<i64>,
+    pub(super) readable: bool,
+    pub(super) segments: Vec<String>,
+    pub(super) missing: Vec<SegmentBlob>,
+}
+
+pub(super) fn read_state(spec: &str, user: pg_sys::Oid, loaded: Vec<String>) -> State {
+    // Usually every visible segment is loaded already: one small statement. Otherwise the
+    // missing ones are read by a second statement; should a concurrent merge have removed one
+    // in between (a transaction that has written takes a new snapshot per statement), the
+    // whole read starts again.
+    for _ in 0..10 {
+        let (vid, readable, segments) = prepared(
+            "SELECT (SELECT s.current_vid FROM specstar.spec s WHERE s.name = $1),
+                    coalesce((SELECT pg_catalog.has_table_privilege($2, c.oid, 'SELECT') FROM pg_catalog.pg_class c
+                               WHERE c.relnamespace = 'specstar_data'::regnamespace AND c.relname = $1), false),
+                    ARRAY(SELECT replace(g.segment::text, '-', '') FROM specstar.search_segment g WHERE g.spec = $1 ORDER BY g.segment)",
+            &[TEXT, PgOid::BuiltIn(PgBuiltInOids::OIDOID)],
+            false,
+            &[spec.into(), user.into()],
+            |table| {
+                let row = table.first();
+                Ok((row.get::<i64>(1)?, row.get::<bool>(2)?.unwrap_or(false), row.get::<Vec<String>>(3)?.unwrap_or_default()))
+            },
+        )
+        .unwrap_or_else(|e| fail("reading the index", e));
+        let wanted: Vec<String> = segments.iter().filter(|s| !loaded.contains(s)).cloned().collect();
+        let missing = if wanted.is_empty() { vec![] } else { read_segments(spec, &wanted) };
+        if missing.len() == wanted.len() {
+            return State { vid, readable, segments, missing };
+        }
+    }
+    fail("reading the index", "segments kept disappearing under concurrent merges")
+}
+
+/// The segments `ids` of a spec, as stored.
+pub(super) fn read_segments(spec: &str, ids: &[String]) -> Vec<SegmentBlob> {
+    prepared(
+        "SELECT replace(segment::text, '-', ''), docs, files, data, tombstones FROM specstar.search_segment
+          WHERE spec = $1 AND segment = ANY($2::uuid[])",
+        &[TEXT, PgOid::BuiltIn(PgBuiltInOids::TEXTARRAYOID)],
+        false,
+        &[spec.into(), ids.to_vec().into()],
+        |table| {
+            let mut out = vec![];
+            for row in table {
+                let id: String = row.get(1)?.unwrap_or_default();
+                let what = format!("segment {id}");
+                let files: JsonB = row.get(3)?.unwrap_or(JsonB(Value::Null));
+                let files = SegmentBlob::parse_files(&files.0).unwrap_or_else(|e| fail(&what, e));
+                let tombstones = SegmentBlob::parse_tombstones(row.get::<&[u8]>(5)?.unwrap_or_default())
+                    .unwrap_or_else(|e| fail(&what, e));
+                let docs = row.get::<i32>(2)?.unwrap_or(0) as u32;
+                let data = row.get::<&[u8]>(4)?.unwrap_or_default().to_vec();
+                out.push(SegmentBlob { id, docs, files, data, tombstones });
+            }
+            Ok(out)
+        },
+    )
+    .unwrap_or_else(|e| fail("reading segments", e))
+}
+
+/// `values[from..from+n]` of a JSON array as the text values of each field.
+pub(super) fn doc_fields(values: &Value, from: usize, n: usize) -> Vec<Vec<String>> {
+    (0..n)
+        .map(|i| match values.get(from + i) {
+            Some(Value::String(s)) => vec![s.clone()],
+            Some(Value::Array(items)) => items.iter().filter_map(|v| v.as_str().map(String::from)).collect(),
+            _ => vec![],
+        })
+        .collect()
+}
+
+/// The text values of each searchable field of the resources `ids`, from the live table.
+pub(super) fn field_texts(spec: &str, config: &Config, ids: &[String]) -> HashMap<String, Vec<Vec<String>>> {
+    let cols: Vec<String> = config.fields.iter().map(|f| format!("to_jsonb(t.{})", ident(f))).collect();
+    let sql = format!(
+        "SELECT t.id::text, jsonb_build_array({}) FROM specstar_data.{} t WHERE t.id = ANY($1::uuid[])",
+        cols.join(", "),
+        ident(spec)
+    );
+    Spi::connect(|client| {
+        let mut out = HashMap::new();
+        for row in client.select(sql.as_str(), None, &[ids.to_vec().into()])? {
+            let id: String = row.get(1)?.unwrap_or_default();
+            let values: JsonB = row.get(2)?.unwrap_or(JsonB(Value::Null));
+            out.insert(id, doc_fields(&values.0, 0, config.fields.len()));
+        }
+        Ok::<_, pgrx::spi::Error>(out)
+    })
+    .unwrap_or_else(|e| fail("reading texts to highlight", e))
+}
+
+pub(super) fn next_seq() -> u64 {
+    prepared("SELECT pg_catalog.nextval('specstar.search_seq')", &[], true, &[], |t| t.first().get::<i64>(1))
+        .unwrap_or_else(|e| fail("numbering the write", e))
+        .unwrap_or_else(|| fail("numbering the write", "nextval returned NULL")) as u64
+}
+
+pub(super) fn insert_segment(spec: &str, blob: &SegmentBlob) {
+    let tombstones = blob.tombstones_bytes().unwrap_or_else(|e| fail("storing a segment", e));
+    let bytea = PgOid::BuiltIn(PgBuiltInOids::BYTEAOID);
+    prepared(
+        "INSERT INTO specstar.search_segment (spec, segment, docs, files, data, tombstones) VALUES ($1, $2::uuid, $3, $4, $5, $6)",
+        &[TEXT, TEXT, PgOid::BuiltIn(PgBuiltInOids::INT4OID), PgOid::BuiltIn(PgBuiltInOids::JSONBOID), bytea, bytea],
+        true,
+        &[
+            spec.into(),
+            blob.id.as_str().into(),
+            (blob.docs as i32).into(),
+            JsonB(blob.files_json()).into(),
+            blob.data.as_slice().into(),
+            tombstones.as_slice().into(),
+        ],
+        |_| Ok(()),
+    )
+    .unwrap_or_else(|e| fail("storing a segment", e));
+}
+
+/// (segment, documents) of every visible segment of a spec.
+pub(super) fn segment_sizes(spec: &str) -> Vec<(String, u32)> {
+    prepared(
+        "SELECT replace(segment::text, '-', ''), docs FROM specstar.search_segment WHERE spec = $1",
+        &[TEXT],
+        false,
+        &[spec.into()],
+        |table| {
+            let mut out = vec![];
+            for row in table {
+                out.push((row.get::<String>(1)?.unwrap_or_default(), row.get::<i32>(2)?.unwrap_or(0) as u32));
+            }
+            Ok(out)
+        },
+    )
+    .unwrap_or_else(|e| fail("listing segments", e))
+}
+
+pub(super) fn lock_key(spec: &str) -> String {
+    format!("specstar.search:{spec}")
+}
+
+pub(super) fn try_merge_lock(spec: &str) -> bool {
+    prepared("SELECT pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext($1))", &[TEXT], true, &[lock_key(spec).into()], |t| {
+        t.first().get::<bool>(1)
+    })
+        .unwrap_or_else(|e| fail("locking the index", e))
+        .unwrap_or(false)
+}
+
+pub(super) fn merge_lock(spec: &str) {
+    Spi::run_with_args("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext($1))", &[lock_key(spec).into()])
+        .unwrap_or_else(|e| fail("locking the index", e));
+}
