@@ -83,7 +83,7 @@ pub(super) fn merge(spec: &str, config: &Config, inputs: Option<Vec<String>>) ->
     });
     let Some((merged, dropped)) = merged else { return (0, 0) };
     let removed = Spi::get_one_with_args::<i64>(
-        "WITH d AS (DELETE FROM specstar.search_segment WHERE spec = $1 AND replace(segment::text, '-', '') = ANY($2) RETURNING 1)
+        "WITH d AS (DELETE FROM specstar.search_segment WHERE spec = $1 AND segment = ANY($2::uuid[]) RETURNING 1)
          SELECT count(*) FROM d",
         &[spec.into(), inputs.clone().into()],
     )
