@@ -22,8 +22,10 @@ CREATE TABLE specstar.search_segment (
 ALTER TABLE specstar.search_segment ALTER COLUMN data SET STORAGE EXTERNAL;
 -- Writes insert a segment each and merges delete them: vacuum early, so that listing the
 -- visible segments (every search does) does not wade through dead ones.
+-- Segment bytes go out of line even for small segments, so that the rows every search and
+-- write lists stay a few dozen bytes and a scan of them reads a page or two.
 ALTER TABLE specstar.search_segment SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 200,
-  toast.autovacuum_vacuum_scale_factor = 0, toast.autovacuum_vacuum_threshold = 200);
+  toast.autovacuum_vacuum_scale_factor = 0, toast.autovacuum_vacuum_threshold = 200, toast_tuple_target = 128);
 COMMENT ON TABLE specstar.search_segment IS
   'Search index segments: immutable, one row each (files concatenated in data), with the tombstones of their write.';
 

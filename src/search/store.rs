@@ -231,7 +231,7 @@ pub(super) fn insert_segment(spec: &str, blob: &SegmentBlob) {
 /// (segment, documents) of every visible segment of a spec.
 pub(super) fn segment_sizes(spec: &str) -> Vec<(String, u32)> {
     prepared(
-        "SELECT replace(segment::text, '-', ''), docs FROM specstar.search_segment WHERE spec = $1",
+        "SELECT replace(segment::text, '-', ''), docs FROM specstar.search_segment WHERE spec = $1 ORDER BY segment",
         &[TEXT],
         false,
         &[spec.into()],
