@@ -49,7 +49,10 @@ REVOKE ALL ON FUNCTION specstar._backend_threads() FROM PUBLIC;
 CREATE FUNCTION specstar.search(spec text, q text, top integer DEFAULT 10)
 RETURNS TABLE (id uuid, score real)
 LANGUAGE sql STABLE AS $$
-  SELECT h.id, h.score FROM specstar._spec(search.spec) s, specstar._search_hits(s.name, search.q, search.top, 0, false) h
+  SELECT h.id, h.score
+    FROM specstar._spec(search.spec) s,
+         specstar._search_hits(s.name, search.q, search.top, 0, false) WITH ORDINALITY AS h(id, score, highlights, n)
+   ORDER BY h.n
 $$;
 COMMENT ON FUNCTION specstar.search(text, text, integer) IS
   'Full-text search (BM25) of a spec: (id, score) of the best top hits (NULL: all). Join them with api.<spec> for the rows, or call api.<spec>_search.';
