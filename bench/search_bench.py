@@ -400,6 +400,16 @@ def insert_script(variant):
 
 # ---------------------------------------------------------------------------------------------
 
+def specstar_failure(variant, what, e):
+    """A step failed: the baselines' failures end the run; specstar's are reported (the reason
+    is returned) and the baselines go on."""
+    if not variant.startswith("specstar"):
+        raise e
+    reason = f"{what} failed: {e}"
+    log(f"specstar: FAILED, {reason}")
+    return reason
+
+
 def main():
     shutil.rmtree(WORK, ignore_errors=True)
     os.makedirs(WORK)
@@ -418,11 +428,9 @@ def main():
         try:
             spec = load_specstar()
         except SqlError as e:
-            failed = f"loading failed: {e}"
+            failed = specstar_failure("specstar", "loading", e)
     if skipped:
         log(f"specstar: skipped ({skipped})")
-    if failed:
-        log(f"specstar: FAILED, {failed}")
 
     log("search: choosing queries ...")
     queries = choose_queries(entries)
@@ -432,10 +440,7 @@ def main():
         try:
             warm(v, queries)
         except SqlError as e:
-            if not v.startswith("specstar"):
-                raise
-            failed = f"query failed: {e}"
-            log(f"specstar: FAILED, {failed}")
+            failed = specstar_failure(v, "query", e)
             variants = ["gin", "rum"]
             break
 
@@ -457,10 +462,7 @@ def main():
                 try:
                     results[("fresh", v, cls, clients)] = measure(v, cls, queries, clients)
                 except SqlError as e:
-                    if not v.startswith("specstar"):
-                        raise
-                    failed = f"query failed: {e}"
-                    log(f"specstar: FAILED, {failed}")
+                    failed = specstar_failure(v, "query", e)
                     variants = ["gin", "rum"]
 
     log(f"search: {UPDATES} single-row updates, then the queries again ...")
@@ -481,10 +483,7 @@ def main():
                 if queries[cls]:
                     results[("updated", v, cls, 1)] = measure(v, cls, queries, 1)
         except SqlError as e:
-            if v == "gin":
-                raise
-            failed = f"updates failed: {e}"
-            log(f"specstar: FAILED, {failed}")
+            failed = specstar_failure(v, "updates", e)
 
     log("search: single-row INSERT throughput ...")
     inserts = {}
@@ -494,10 +493,7 @@ def main():
             inserts[v] = tps
             log(f"  insert {v}: {tps:.0f} tps")
         except SqlError as e:
-            if v != "specstar":
-                raise
-            failed = f"inserts failed: {e}"
-            log(f"specstar: FAILED, {failed}")
+            failed = specstar_failure(v, "inserts", e)
 
     ratios = compute_ratios(results, updates)
     print()

@@ -20,10 +20,9 @@ CREATE TABLE specstar.search_segment (
 );
 -- tantivy's files are compressed already
 ALTER TABLE specstar.search_segment ALTER COLUMN data SET STORAGE EXTERNAL;
--- Writes insert a segment each and merges delete them: vacuum early, so that listing the
--- visible segments (every search does) does not wade through dead ones.
--- Segment bytes go out of line even for small segments, so that the rows every search and
--- write lists stay a few dozen bytes and a scan of them reads a page or two.
+-- Every search and write lists the spec's segments: keep that list a page or two. Writes
+-- insert a segment each and merges delete them, so vacuum early; and segment bytes go out of
+-- line even for small segments, so that the rows stay a few dozen bytes.
 ALTER TABLE specstar.search_segment SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 200,
   toast.autovacuum_vacuum_scale_factor = 0, toast.autovacuum_vacuum_threshold = 200, toast_tuple_target = 128);
 COMMENT ON TABLE specstar.search_segment IS

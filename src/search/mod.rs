@@ -17,7 +17,7 @@ use pgrx::prelude::*;
 use pgrx::{JsonB, Uuid};
 use serde_json::{json, Value};
 use specstar_search::cache::{all_ids, top_hits};
-use specstar_search::{segment, Config, Doc, SearchQuery, Tombstone};
+use specstar_search::{segment, Config, SearchQuery, Tombstone};
 
 use index::{as_stats, config_schema, merge, with_index, with_own_index};
 use store::*;
@@ -46,15 +46,7 @@ fn raise(code: PgSqlErrorCode, message: String, hint: &str, detail: Option<Strin
 }
 
 fn uuid_of(s: &str) -> Uuid {
-    let hex: String = s.chars().filter(|c| *c != '-').collect();
-    let mut bytes = [0u8; 16];
-    if hex.len() != 32 {
-        fail("reading a hit", format!("{s} is not a uuid"));
-    }
-    for (i, b) in bytes.iter_mut().enumerate() {
-        *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap_or_else(|e| fail("reading a hit", e));
-    }
-    Uuid::from_bytes(bytes)
+    Uuid::from_bytes(specstar_search::uuid_bytes(s).unwrap_or_else(|e| fail("reading a hit", e)))
 }
 
 /// The hits of `q` in `spec`, best first: resource id, BM25 score and (when asked) per
@@ -113,19 +105,6 @@ fn search_hits(
     TableIterator::new(rows)
 }
 
-fn docs_from_json(config: &Config, docs: &Value, seq: u64) -> Vec<Doc> {
-    docs.as_array()
-        .map(|rows| {
-            rows.iter()
-                .filter_map(|r| {
-                    let id = r.get(0)?.as_str()?.to_string();
-                    Some(Doc { id, seq, fields: doc_fields(r, 1, config.fields.len()) })
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// Called by a spec's statement triggers: one new segment holding `docs` (`[[id, field
 /// values...], ...]` in the order of the version's searchable fields) and tombstones for
 /// `deleted` (old versions of updated or deleted resources); then, when a size level of the
@@ -137,11 +116,10 @@ fn search_write(spec: &str, vid: i64, deleted: Option<Vec<Uuid>>, docs: Option<J
         let seq = next_seq();
         let tombstones: Vec<Tombstone> =
             deleted.unwrap_or_default().iter().map(|u| Tombstone { key: u.to_string(), seq }).collect();
-        let docs = docs.map(|d| docs_from_json(&config, &d.0, seq)).unwrap_or_default();
-        if let Some(blob) = segment::build(&config, &docs, tombstones).unwrap_or_else(|e| fail("indexing", e)) {
-            insert_segment(spec, &blob);
-        }
-        let inputs = specstar_search::policy::pick(&segment_sizes(spec), FAN_IN, INLINE_MERGE_MAX_DOCS);
+        let docs: Vec<_> = docs.iter().flat_map(|d| d.0.as_array().into_iter().flatten()).filter_map(|r| doc_of(&config, r, seq)).collect();
+        let Some(blob) = segment::build(&config, &docs, tombstones).unwrap_or_else(|e| fail("indexing", e)) else { return };
+        let sizes = insert_segment(spec, &blob);
+        let inputs = specstar_search::policy::pick(&sizes, FAN_IN, INLINE_MERGE_MAX_DOCS);
         if !inputs.is_empty() && read_committed() && try_merge_lock(spec) {
             merge(spec, &config, Some(inputs));
         }
@@ -183,8 +161,7 @@ fn search_rebuild(spec: &str) -> JsonB {
             .unwrap_or_else(|e| fail("rebuilding", e));
         let Some(config) = config else { return JsonB(json!({"documents": 0, "segments": 0})) };
         let seq = next_seq();
-        let cols: Vec<String> = config.fields.iter().map(|f| format!("to_jsonb(t.{})", ident(f))).collect();
-        let sql = format!("SELECT jsonb_build_array(t.id, {}) FROM specstar_data.{} t", cols.join(", "), ident(spec));
+        let sql = docs_sql(spec, &config, "");
         let mut blobs = vec![];
         let mut total = 0usize;
         Spi::connect(|client| {
@@ -196,10 +173,7 @@ fn search_rebuild(spec: &str) -> JsonB {
                 }
                 let mut docs = Vec::with_capacity(table.len());
                 for row in table {
-                    let r: JsonB = row.get(1)?.unwrap_or(JsonB(Value::Null));
-                    if let Some(id) = r.0.get(0).and_then(Value::as_str) {
-                        docs.push(Doc { id: id.to_string(), seq, fields: doc_fields(&r.0, 1, config.fields.len()) });
-                    }
+                    docs.extend(row.get::<JsonB>(1)?.and_then(|r| doc_of(&config, &r.0, seq)));
                 }
                 total += docs.len();
                 if let Some(b) = segment::build(&config, &docs, vec![]).unwrap_or_else(|e| fail("indexing", e)) {

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::Value;
-use specstar_search::{Config, Language, SegmentBlob};
+use specstar_search::{Config, Doc, Language, SegmentBlob};
 
 use super::fail;
 
@@ -171,31 +171,35 @@ pub(super) fn read_segments(spec: &str, ids: &[String]) -> Vec<SegmentBlob> {
     .unwrap_or_else(|e| fail("reading segments", e))
 }
 
-/// `values[from..from+n]` of a JSON array as the text values of each field.
-pub(super) fn doc_fields(values: &Value, from: usize, n: usize) -> Vec<Vec<String>> {
-    (0..n)
-        .map(|i| match values.get(from + i) {
+/// A resource as the triggers hand it to the index, `[id, field values...]` (a value: a
+/// string, an array of strings or null), as a document written by write `seq`.
+pub(super) fn doc_of(config: &Config, row: &Value, seq: u64) -> Option<Doc> {
+    let id = row.get(0)?.as_str()?.to_string();
+    let fields = (1..=config.fields.len())
+        .map(|i| match row.get(i) {
             Some(Value::String(s)) => vec![s.clone()],
             Some(Value::Array(items)) => items.iter().filter_map(|v| v.as_str().map(String::from)).collect(),
             _ => vec![],
         })
-        .collect()
+        .collect();
+    Some(Doc { id, seq, fields })
+}
+
+/// `SELECT` of the spec's live resources in the shape of [`doc_of`], then `rest` (a filter).
+pub(super) fn docs_sql(spec: &str, config: &Config, rest: &str) -> String {
+    let cols: Vec<String> = config.fields.iter().map(|f| format!("to_jsonb(t.{})", ident(f))).collect();
+    format!("SELECT jsonb_build_array(t.id, {}) FROM specstar_data.{} t {rest}", cols.join(", "), ident(spec))
 }
 
 /// The text values of each searchable field of the resources `ids`, from the live table.
 pub(super) fn field_texts(spec: &str, config: &Config, ids: &[String]) -> HashMap<String, Vec<Vec<String>>> {
-    let cols: Vec<String> = config.fields.iter().map(|f| format!("to_jsonb(t.{})", ident(f))).collect();
-    let sql = format!(
-        "SELECT t.id::text, jsonb_build_array({}) FROM specstar_data.{} t WHERE t.id = ANY($1::uuid[])",
-        cols.join(", "),
-        ident(spec)
-    );
+    let sql = docs_sql(spec, config, "WHERE t.id = ANY($1::uuid[])");
     Spi::connect(|client| {
         let mut out = HashMap::new();
         for row in client.select(sql.as_str(), None, &[ids.to_vec().into()])? {
-            let id: String = row.get(1)?.unwrap_or_default();
-            let values: JsonB = row.get(2)?.unwrap_or(JsonB(Value::Null));
-            out.insert(id, doc_fields(&values.0, 0, config.fields.len()));
+            if let Some(doc) = row.get::<JsonB>(1)?.and_then(|r| doc_of(config, &r.0, 0)) {
+                out.insert(doc.id, doc.fields);
+            }
         }
         Ok::<_, pgrx::spi::Error>(out)
     })
@@ -208,11 +212,16 @@ pub(super) fn next_seq() -> u64 {
         .unwrap_or_else(|| fail("numbering the write", "nextval returned NULL")) as u64
 }
 
-pub(super) fn insert_segment(spec: &str, blob: &SegmentBlob) {
+/// Stores a segment and returns (segment, documents) of every segment of the spec, the new
+/// one included: what a write needs to decide whether to merge, in one statement.
+pub(super) fn insert_segment(spec: &str, blob: &SegmentBlob) -> Vec<(String, u32)> {
     let tombstones = blob.tombstones_bytes().unwrap_or_else(|e| fail("storing a segment", e));
     let bytea = PgOid::BuiltIn(PgBuiltInOids::BYTEAOID);
-    prepared(
-        "INSERT INTO specstar.search_segment (spec, segment, docs, files, data, tombstones) VALUES ($1, $2::uuid, $3, $4, $5, $6)",
+    let mut sizes = prepared(
+        // the outer SELECT sees the table as it was before the INSERT of its WITH clause
+        "WITH stored AS (INSERT INTO specstar.search_segment (spec, segment, docs, files, data, tombstones)
+                         VALUES ($1, $2::uuid, $3, $4, $5, $6))
+         SELECT replace(segment::text, '-', ''), docs FROM specstar.search_segment WHERE spec = $1 ORDER BY segment",
         &[TEXT, TEXT, PgOid::BuiltIn(PgBuiltInOids::INT4OID), PgOid::BuiltIn(PgBuiltInOids::JSONBOID), bytea, bytea],
         true,
         &[
@@ -223,18 +232,6 @@ pub(super) fn insert_segment(spec: &str, blob: &SegmentBlob) {
             blob.data.as_slice().into(),
             tombstones.as_slice().into(),
         ],
-        |_| Ok(()),
-    )
-    .unwrap_or_else(|e| fail("storing a segment", e));
-}
-
-/// (segment, documents) of every visible segment of a spec.
-pub(super) fn segment_sizes(spec: &str) -> Vec<(String, u32)> {
-    prepared(
-        "SELECT replace(segment::text, '-', ''), docs FROM specstar.search_segment WHERE spec = $1 ORDER BY segment",
-        &[TEXT],
-        false,
-        &[spec.into()],
         |table| {
             let mut out = vec![];
             for row in table {
@@ -243,7 +240,9 @@ pub(super) fn segment_sizes(spec: &str) -> Vec<(String, u32)> {
             Ok(out)
         },
     )
-    .unwrap_or_else(|e| fail("listing segments", e))
+    .unwrap_or_else(|e| fail("storing a segment", e));
+    sizes.push((blob.id.clone(), blob.docs));
+    sizes
 }
 
 pub(super) fn lock_key(spec: &str) -> String {

@@ -188,7 +188,7 @@ impl IndexCache {
                 };
                 json!({"num_deleted_docs": killed.len(), "opstamp": opstamp})
             };
-            entries.push(json!({"segment_id": uuid_hyphenated(id), "max_doc": self.loaded[id].docs, "deletes": deletes}));
+            entries.push(json!({"segment_id": crate::uuid_text(crate::uuid_bytes(id)?), "max_doc": self.loaded[id].docs, "deletes": deletes}));
         }
         let mut meta = self.meta_template.clone();
         meta["segments"] = Value::Array(entries);
@@ -318,13 +318,6 @@ impl IndexCache {
             tombstones: visible.iter().map(|v| self.loaded[v].tombstones.len() as u64).sum(),
         }
     }
-}
-
-fn uuid_hyphenated(simple: &str) -> String {
-    if simple.len() != 32 {
-        return simple.to_string();
-    }
-    format!("{}-{}-{}-{}-{}", &simple[0..8], &simple[8..12], &simple[12..16], &simple[16..20], &simple[20..])
 }
 
 /// The (id, score) of the best hits, `skip` first ones left out; `top = None` returns all.

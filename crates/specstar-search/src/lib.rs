@@ -46,3 +46,13 @@ impl_from!(
 );
 
 pub type Result<T> = std::result::Result<T, IndexError>;
+
+/// The 16 bytes of a uuid written with or without hyphens (resource ids, segment ids).
+pub fn uuid_bytes(s: &str) -> Result<[u8; 16]> {
+    uuid::Uuid::parse_str(s).map(|u| *u.as_bytes()).map_err(|e| IndexError(format!("{s} is not a uuid: {e}")))
+}
+
+/// A uuid as PostgreSQL writes it (lowercase, hyphenated).
+pub fn uuid_text(bytes: [u8; 16]) -> String {
+    uuid::Uuid::from_bytes(bytes).hyphenated().to_string()
+}

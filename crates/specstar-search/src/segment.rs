@@ -52,13 +52,7 @@ impl SegmentBlob {
     pub fn tombstones_bytes(&self) -> Result<Vec<u8>> {
         let mut out = Vec::with_capacity(self.tombstones.len() * TOMBSTONE_BYTES);
         for t in &self.tombstones {
-            let hex: String = t.key.chars().filter(|c| *c != '-').collect();
-            if hex.len() != 32 {
-                return Err(IndexError(format!("tombstone key {} is not a uuid", t.key)));
-            }
-            for i in 0..16 {
-                out.push(u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|e| IndexError(format!("tombstone key {}: {e}", t.key)))?);
-            }
+            out.extend_from_slice(&crate::uuid_bytes(&t.key)?);
             out.extend_from_slice(&t.seq.to_be_bytes());
         }
         Ok(out)
@@ -72,8 +66,7 @@ impl SegmentBlob {
         Ok(bytes
             .chunks(TOMBSTONE_BYTES)
             .map(|c| {
-                let h: String = c[..16].iter().map(|b| format!("{b:02x}")).collect();
-                let key = format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..]);
+                let key = crate::uuid_text(c[..16].try_into().expect("16 bytes"));
                 let seq = u64::from_be_bytes(c[16..].try_into().expect("8 bytes"));
                 Tombstone { key, seq }
             })

@@ -102,6 +102,18 @@ SELECT * FROM specstar.search('nope', 'fox');
 \echo :LAST_ERROR_SQLSTATE
 SELECT specstar.search_stats('nope');
 \echo :LAST_ERROR_SQLSTATE
+-- (the internal function behind specstar.search names an unknown spec with 42704)
+SELECT * FROM specstar._search_hits('nope', 'fox', 10, 0, false);
+\echo :LAST_ERROR_SQLSTATE
+-- merging and rebuilding need READ COMMITTED (25001)
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT specstar.search_merge('note');
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT specstar.search_rebuild('note');
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
 -- a spec without searchable properties
 -- (its property is named like the alias of generated SQL: the row, not the column, is meant there)
 SELECT specstar.register_spec('plain', '{"type": "object", "properties": {"t": {"type": "string"}, "d": {"type": "string"}}}') ->> 'search' AS search;

@@ -36,14 +36,9 @@ pub fn create(m: &SpecModel, o: &Objects, vid: i64) -> Vec<String> {
         return vec![];
     }
     let spec = literal(&m.name);
-    let doc = |alias: &str| {
-        let cols: Vec<String> = searched.iter().map(|p| format!("{alias}.{}", ident(&p.name))).collect();
-        format!("jsonb_build_array({alias}.id, {})", cols.join(", "))
-    };
-    let tuple = |alias: &str| {
-        let cols: Vec<String> = searched.iter().map(|p| format!("{alias}.{}", ident(&p.name))).collect();
-        format!("ROW({})", cols.join(", "))
-    };
+    let cols = |alias: &str| searched.iter().map(|p| format!("{alias}.{}", ident(&p.name))).collect::<Vec<_>>().join(", ");
+    let doc = |alias: &str| format!("jsonb_build_array({alias}.id, {})", cols(alias));
+    let tuple = |alias: &str| format!("ROW({})", cols(alias));
     // Rows go to the index in chunks (one segment each): a bulk statement never builds one
     // huge JSON value, and a chunk holds an updated resource's new version with its tombstone.
     let mut out = vec![format!(
