@@ -70,11 +70,65 @@ fn char_position(q: &str, byte: usize) -> usize {
     q.char_indices().take_while(|(i, _)| *i < byte).count() + 1
 }
 
+/// Queries longer than this are refused.
+pub const MAX_QUERY_CHARS: usize = 1000;
+
+/// A query may open at most this many parentheses (field groups included) and use at most
+/// this many `NOT`s, together: tantivy's grammar and the conversion below recurse once per
+/// level of nesting, and Rust's recursion is invisible to PostgreSQL's stack check. Counting
+/// them all, wherever they stand (in phrases too), bounds the nesting whatever the grammar
+/// makes of quotes and escapes.
+pub const MAX_NESTING: usize = 32;
+
+/// The largest slop of a phrase (`"a b"~10`): sloppy phrase matching needs memory that
+/// grows steeply with slop and phrase length.
+pub const MAX_SLOP: u32 = 10;
+
+/// The most words a phrase may have.
+pub const MAX_PHRASE_WORDS: usize = 32;
+
+fn limit_error(message: String, position: usize, hint: &str) -> QueryError {
+    QueryError { message: format!("search query: {message} at position {position}"), position, hint: hint.to_string() }
+}
+
+/// Refuses queries that nest too deeply or are too long, before anything recursive reads
+/// them (this scan is flat).
+fn check_limits(q: &str) -> Result<(), QueryError> {
+    let mut openers = 0;
+    let mut word_start = true;
+    let chars: Vec<char> = q.chars().collect();
+    for (i, c) in chars.iter().enumerate() {
+        let not = word_start
+            && chars[i..].starts_with(&['N', 'O', 'T'])
+            && chars.get(i + 3).is_none_or(|n| !n.is_alphanumeric());
+        if *c == '(' || not {
+            openers += 1;
+            if openers > MAX_NESTING {
+                return Err(limit_error(
+                    format!("nested too deeply (at most {MAX_NESTING} parentheses and NOTs in all)"),
+                    i + 1,
+                    "Write the query flatter: a OR b OR c needs no parentheses, and NOT NOT a is a.",
+                ));
+            }
+        }
+        word_start = !c.is_alphanumeric();
+    }
+    if chars.len() > MAX_QUERY_CHARS {
+        return Err(limit_error(
+            format!("longer than {MAX_QUERY_CHARS} characters"),
+            MAX_QUERY_CHARS + 1,
+            "Search with fewer words; filter the results with PostgREST or SQL instead.",
+        ));
+    }
+    Ok(())
+}
+
 const SYNTAX_HINT: &str = "Write words (all must match), AND / OR / -word, \"a phrase\", field:word, prefix*, fuzzy~1; \
                            put special characters inside double quotes.";
 
 impl SearchQuery {
     pub fn parse(config: &Config, schema: &IndexSchema, q: &str) -> Result<SearchQuery, QueryError> {
+        check_limits(q)?;
         let (ast, errors) = query_grammar::parse_query_lenient(q);
         if let Some(e) = errors.first() {
             let pos = char_position(q, e.pos.min(q.len()));
@@ -268,6 +322,20 @@ impl Converter<'_> {
         }
         if tokens.is_empty() {
             return Ok(None);
+        }
+        if tokens.len() > MAX_PHRASE_WORDS {
+            return Err(self.error(
+                format!("a phrase of {} words is too long (at most {MAX_PHRASE_WORDS})", tokens.len()),
+                &lit.phrase,
+                "Search for the most distinctive part of the phrase.".into(),
+            ));
+        }
+        if tokens.len() > 1 && slop > MAX_SLOP {
+            return Err(self.error(
+                format!("phrase slop {slop} is too large (at most {MAX_SLOP})"),
+                &format!("~{slop}"),
+                format!("Allow at most {MAX_SLOP} words between the phrase's words, or search for the words without quotes."),
+            ));
         }
         let fuzzy = tokens.len() == 1 && slop > 0;
         if fuzzy && slop > 2 {
