@@ -37,6 +37,22 @@ trap 'stop_cluster "$WORK/data"; rm -rf "$WORK"' EXIT
 start_cluster "$WORK/data" "$PORT"
 log "test cluster on 127.0.0.1:$PORT"
 
+# Crash guard: no suite may crash a backend. A crash makes the postmaster restart every
+# backend (a new pg_postmaster_start_time) and logs "terminated by signal".
+started() { "$PGBIN/psql" -X -At -d postgres -c "SELECT pg_postmaster_start_time()"; }
+STARTED=$(started)
+guard() {  # guard SUITE
+  local now
+  now=$(started)
+  if [ "$now" != "$STARTED" ] || as_pg grep -q "terminated by signal" "$WORK/data/server.log"; then
+    printf 'crash guard: a backend crashed or the server restarted during %s\n' "$1" >&2
+    as_pg grep -n -B2 -A2 "terminated by signal" "$WORK/data/server.log" >&2 || true
+    failed+=("crash-guard:$1")
+    STARTED=$now
+    as_pg truncate -s 0 "$WORK/data/server.log"
+  fi
+}
+
 regress() {  # regress NAME INPUTDIR TESTS...
   local name=$1 dir=$2; shift 2
   "$PGXS_DIR/test/regress/pg_regress" --bindir="$PGBIN" --host=127.0.0.1 --port="$PORT" --user=postgres \
@@ -48,6 +64,7 @@ if want regress; then
   log "regress: tests/pg_regress"
   mapfile -t tests < <(cd tests/pg_regress/sql && ls ./*.sql | sed 's|^\./||; s|\.sql$||' | sort)
   regress regress tests/pg_regress "${tests[@]}" || failed+=(regress)
+  guard regress
 fi
 
 if want readme; then
@@ -61,6 +78,7 @@ if want readme; then
       || : > "$OUT/readme-input/expected/$name.out"
   done
   regress readme "$OUT/readme-input" "${examples[@]%%:*}" || failed+=(readme)
+  guard readme
 fi
 
 if want isolation; then
@@ -69,16 +87,19 @@ if want isolation; then
   "$PGXS_DIR/test/isolation/pg_isolation_regress" --bindir="$PGBIN" --host=127.0.0.1 --port="$PORT" --user=postgres \
     --inputdir=tests/isolation --outputdir="$OUT/isolation" --dbname=specstar_isolation --load-extension=specstar "${specs[@]}" \
     || { cat "$OUT/isolation/regression.diffs" 2>/dev/null; failed+=(isolation); }
+  guard isolation
 fi
 
 if want dump; then
   log "dump: pg_dump / pg_restore round trip"
   tests/dump_restore.sh "$OUT/dump" || failed+=(dump)
+  guard dump
 fi
 
 if want search; then
   log "search: pgbench load on a search index (tests/search_load.sh)"
   tests/search_load.sh "$OUT/search" || failed+=(search)
+  guard search
 fi
 
 if want crash; then
@@ -93,6 +114,7 @@ if want http; then
     TEST_OUTPUT=$OUT PGBIN=$PGBIN POSTGREST=$POSTGREST python3 "$module" 2>&1 | tee "$OUT/$name.log" | grep -Ev '^test_.* ok$' || true
     grep -q '^OK' "$OUT/$name.log" || failed+=("http:$name")
   done
+  guard http
 fi
 
 if [ ${#failed[@]} -gt 0 ]; then

@@ -1,17 +1,19 @@
 -- Helpers shared by every spec's generated triggers and functions. The _raise_* functions
--- are PL/pgSQL on purpose: SQLSTATEs raised here reach the client unchanged.
+-- are PL/pgSQL on purpose: SQLSTATEs raised here reach the client unchanged. Every function
+-- pins search_path = pg_catalog, pg_temp (docs/security.md): built-in names resolve to
+-- pg_catalog whatever the caller's search_path holds, and specstar's own are qualified.
 
 -- Who is writing: the JWT sub PostgREST set, else the current role (the revision trigger
 -- computes the same in Rust).
 CREATE FUNCTION specstar.current_actor() RETURNS text
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
   SELECT coalesce(nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub', current_user::text)
 $$;
 COMMENT ON FUNCTION specstar.current_actor() IS 'The actor recorded in created_by/updated_by/changed_by.';
 
 -- The revision message: GUC specstar.message, else PostgREST's X-Specstar-Message header.
 CREATE FUNCTION specstar.current_message() RETURNS text
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
   SELECT coalesce(
     nullif(current_setting('specstar.message', true), ''),
     nullif(current_setting('request.headers', true), '')::jsonb ->> 'x-specstar-message')
@@ -19,14 +21,14 @@ $$;
 COMMENT ON FUNCTION specstar.current_message() IS 'The message recorded with the next revision (SET specstar.message, or the X-Specstar-Message header).';
 
 CREATE FUNCTION specstar._notify_pgrst() RETURNS void
-LANGUAGE sql AS $$
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
   SELECT pg_notify(coalesce(nullif(current_setting('specstar.pgrst_channel', true), ''), 'pgrst'), 'reload schema')
 $$;
 
 -- Raises an error composed by Rust ({sqlstate, message, detail?, hint?}), so that every
 -- path words the same condition the same way.
 CREATE FUNCTION specstar._raise(error jsonb) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   IF error ? 'detail' AND error ? 'hint' THEN
     RAISE EXCEPTION USING ERRCODE = error ->> 'sqlstate', MESSAGE = error ->> 'message',
@@ -44,19 +46,19 @@ $$;
 -- PT422: a document fails its spec. errors = [{path, keyword, message}, ...]; subject
 -- names the document when it is not a plain one ('article draft <id>').
 CREATE FUNCTION specstar._raise_invalid(spec text, errors jsonb, subject text DEFAULT NULL) RETURNS void
-LANGUAGE sql AS $$
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
   SELECT specstar._raise(specstar._error_invalid(spec, errors, subject))
 $$;
 
 -- PT409: a write expected another revision than the current one.
 CREATE FUNCTION specstar._raise_stale(spec text, id uuid, expected integer, current integer) RETURNS void
-LANGUAGE sql AS $$
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
   SELECT specstar._raise(specstar._error_stale(spec, id, expected, current))
 $$;
 
 -- PT404 with a precise reason: never existed, no such revision, not there at that time, deleted.
 CREATE FUNCTION specstar._raise_missing(spec text, id uuid, revision integer, at timestamptz) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   v_live integer;
   v_min integer;
@@ -87,7 +89,7 @@ $$;
 
 -- A JSON Patch that could not be applied: malformed (22023) or not fitting the document (PT409).
 CREATE FUNCTION specstar._raise_patch_failure(spec text, id uuid, failure jsonb) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   IF failure ->> 'kind' = 'invalid' THEN
     RAISE EXCEPTION USING ERRCODE = '22023',
@@ -109,7 +111,7 @@ $$;
 
 -- Properties a document has but the spec does not declare (they have no column to live in).
 CREATE FUNCTION specstar._undeclared(spec text, doc jsonb, declared text[]) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
   SELECT jsonb_agg(jsonb_build_object(
            'path', '/' || replace(replace(k, '~', '~0'), '/', '~1'),
            'keyword', 'additionalProperties',
@@ -120,7 +122,7 @@ $$;
 
 -- 22023 for an invalid spec or options. errors = [{path, message, hint}, ...].
 CREATE FUNCTION specstar._raise_spec_errors(name text, errors jsonb) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   RAISE EXCEPTION USING ERRCODE = '22023',
     MESSAGE = format('invalid spec %s: %s', name, errors -> 0 ->> 'message'),
@@ -133,7 +135,7 @@ $$;
 -- The revision trigger writes history below SQL (no triggers fire); specstar's own SQL
 -- (purge, prune) passes by a transaction-local flag.
 CREATE FUNCTION specstar._append_only() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   IF TG_OP <> 'TRUNCATE' AND current_setting('specstar.internal_history_write', true) = 'on' THEN
     RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
@@ -156,7 +158,7 @@ $$;
 
 -- The spec's catalog row, or PT404.
 CREATE FUNCTION specstar._spec(name text) RETURNS specstar.spec
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   v specstar.spec;
 BEGIN
@@ -172,19 +174,30 @@ $$;
 
 -- Roles listed in a comma-separated GUC, as a JSON array.
 CREATE FUNCTION specstar._role_list(guc text) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
   SELECT coalesce(jsonb_agg(btrim(r)) FILTER (WHERE btrim(r) <> ''), '[]'::jsonb)
     FROM unnest(string_to_array(coalesce(current_setting(guc, true), ''), ',')) r
 $$;
 
 -- PostgREST pre-request hook (db-pre-request = "specstar.pre_request"): revision views are
 -- read-only, so a write to one is answered 405 (Allow: GET, HEAD) before PostgreSQL would
--- reject it as a non-updatable view. Call it from your own pre-request function if you have one.
+-- reject it as a non-updatable view — however the path is encoded (/article%5Frevision
+-- names the same view). Call it from your own pre-request function if you have one.
 CREATE FUNCTION specstar.pre_request() RETURNS void
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   v_path text := current_setting('request.path', true);
 BEGIN
+  IF strpos(v_path, '%') > 0 THEN
+    -- percent-decoded, as PostgREST decodes it before it picks the relation
+    BEGIN
+      v_path := (SELECT convert_from(string_agg(CASE WHEN r.m[1] IS NULL THEN convert_to(r.m[2], 'UTF8')
+                                                     ELSE decode(substr(r.m[1], 2), 'hex') END, ''::bytea ORDER BY r.n), 'UTF8')
+                   FROM regexp_matches(v_path, '(%[0-9A-Fa-f]{2})|([^%]+|%)', 'g') WITH ORDINALITY AS r(m, n));
+    EXCEPTION WHEN character_not_in_repertoire OR untranslatable_character THEN
+      RETURN;  -- names no relation PostgREST could serve
+    END;
+  END IF;
   IF current_setting('request.method', true) IN ('POST', 'PUT', 'PATCH', 'DELETE')
      AND v_path LIKE '/%\_revision'
      AND EXISTS (SELECT 1 FROM specstar.spec s WHERE '/' || s.name || '_revision' = v_path) THEN
@@ -202,7 +215,7 @@ COMMENT ON FUNCTION specstar.pre_request() IS 'PostgREST db-pre-request hook: wr
 
 -- The document of a draft row (to_jsonb of it): spec properties only, NULL meaning absent.
 CREATE FUNCTION specstar._draft_doc(draft jsonb) RETURNS jsonb
-LANGUAGE sql IMMUTABLE AS $$
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
   SELECT coalesce(jsonb_object_agg(e.key, e.value), '{}'::jsonb)
     FROM jsonb_each(draft - ARRAY['id', 'base_revision', 'updated_at', 'updated_by']) e
    WHERE jsonb_typeof(e.value) <> 'null'
@@ -211,8 +224,11 @@ $$;
 -- A document stored under an earlier version of a spec, passed through the migrate
 -- functions of every later version, oldest first (DESIGN §6: old revisions are upgraded
 -- lazily, when read). Versions without a migrate function leave documents as they are.
+-- Migrate functions run with the reader's rights, so each must still belong to the spec's
+-- owner or a superuser (as registration required): a function handed to another role since
+-- is refused (42501) rather than run for every reader.
 CREATE FUNCTION specstar._upgrade(spec text, from_version text, data jsonb) RETURNS jsonb
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   v_fn text;
   v_version text;
@@ -224,6 +240,8 @@ BEGIN
        AND v.vid > (SELECT f.vid FROM specstar.spec_versions f WHERE f.spec = _upgrade.spec AND f.version = from_version)
      ORDER BY v.vid
   LOOP
+    PERFORM specstar._check_migrate_owner(spec, to_regprocedure(v_fn || '(jsonb)'), (
+      SELECT c.relowner FROM pg_class c WHERE c.relnamespace = 'specstar_data'::regnamespace AND c.relname = spec));
     EXECUTE format('SELECT %s($1)', v_fn) INTO v_data USING v_data;
     IF jsonb_typeof(v_data) IS DISTINCT FROM 'object' THEN
       RAISE EXCEPTION USING ERRCODE = '22000',
@@ -237,34 +255,59 @@ END
 $$;
 COMMENT ON FUNCTION specstar._upgrade(text, text, jsonb) IS 'A stored document of an earlier spec version as the current version reads it (the chain of migrate functions).';
 
--- options.migrate resolved as the caller sees it: a function (jsonb) RETURNS jsonb.
--- Returns its schema-qualified name, or raises 22023 naming /options/migrate.
-CREATE FUNCTION specstar._resolve_migrate(spec text, fn text) RETURNS text
-LANGUAGE plpgsql STABLE AS $$
+-- A migrate function runs with the rights of whoever reads an old revision, and of the
+-- role that registers a new version: it must belong to the spec's owner (the owner of its
+-- tables, or the registering role for a new spec) or to a superuser, so that no other role
+-- can run code as them. 42501 otherwise.
+CREATE FUNCTION specstar._check_migrate_owner(spec text, fn regprocedure, spec_owner oid) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-  v_oid regprocedure;
+  v_owner oid;
+BEGIN
+  SELECT p.proowner INTO v_owner FROM pg_proc p WHERE p.oid = fn;
+  IF v_owner IS NULL OR v_owner = spec_owner OR (SELECT r.rolsuper FROM pg_roles r WHERE r.oid = v_owner) THEN
+    RETURN;
+  END IF;
+  RAISE EXCEPTION USING ERRCODE = '42501',
+    MESSAGE = format('spec %s: migrate function %s belongs to role %s, which is neither the spec''s owner (%s) nor a superuser',
+                     spec, fn, pg_get_userbyid(v_owner), pg_get_userbyid(spec_owner)),
+    HINT = format('Migrate functions run with their callers'' rights: ALTER FUNCTION %s OWNER TO %I.', fn, pg_get_userbyid(spec_owner));
+END
+$$;
+
+-- options.migrate, resolved (by register_spec, under the caller's search_path) to `fn`:
+-- a function (jsonb) RETURNS jsonb of a trusted owner. Returns its schema-qualified name,
+-- or raises 22023 naming /options/migrate (42501 for an untrusted owner).
+CREATE FUNCTION specstar._resolve_migrate(spec text, name text, fn regprocedure, spec_owner oid) RETURNS text
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
   v_proc record;
 BEGIN
-  BEGIN
-    v_oid := to_regprocedure(fn || '(jsonb)');
-  EXCEPTION WHEN OTHERS THEN
-    v_oid := NULL;
-  END;
-  IF v_oid IS NULL THEN
+  IF fn IS NULL THEN
     PERFORM specstar._raise_spec_errors(spec, jsonb_build_array(jsonb_build_object(
       'path', '/options/migrate',
-      'message', format('/options/migrate: function %s(jsonb) does not exist', fn),
+      'message', format('/options/migrate: function %s(jsonb) does not exist', name),
       'hint', 'Create it first (CREATE FUNCTION my_fn(doc jsonb) RETURNS jsonb ...) and name it schema-qualified or on the search_path.')));
   END IF;
   SELECT p.proname, n.nspname, p.prorettype, p.proretset, p.prokind INTO v_proc
-    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.oid = v_oid;
+    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.oid = fn;
   IF v_proc.prorettype <> 'jsonb'::regtype OR v_proc.proretset OR v_proc.prokind <> 'f' THEN
     PERFORM specstar._raise_spec_errors(spec, jsonb_build_array(jsonb_build_object(
       'path', '/options/migrate',
       'message', format('/options/migrate: %s must be a function returning one jsonb, not %s%s',
-                        v_oid, CASE WHEN v_proc.proretset THEN 'SETOF ' ELSE '' END, v_proc.prorettype::regtype),
+                        fn, CASE WHEN v_proc.proretset THEN 'SETOF ' ELSE '' END, v_proc.prorettype::regtype),
       'hint', 'A migrate function takes a document of the previous version and returns it as the new version: (jsonb) RETURNS jsonb.')));
   END IF;
+  PERFORM specstar._check_migrate_owner(spec, fn, spec_owner);
   RETURN format('%I.%I', v_proc.nspname, v_proc.proname);
+END
+$$;
+
+-- Called by the PL/pgSQL probe below: records which error-context callback is PL/pgSQL's
+-- (src/caller.rs), so that the revision trigger can tell which function is writing.
+CREATE FUNCTION specstar._plpgsql_frame_probe() RETURNS boolean
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  RETURN specstar._note_plpgsql_frame('specstar._plpgsql_frame_probe()'::regprocedure);
 END
 $$;

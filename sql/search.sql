@@ -44,17 +44,17 @@ REVOKE ALL ON FUNCTION specstar._search_counts(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION specstar._search_verify(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION specstar._backend_threads() FROM PUBLIC;
 
--- (id, score) of the best `top` hits of q (NULL: every hit), best first.
+-- (id, score) of the best `top` hits of q, best first (NULL: as many as specstar.search_max_top allows).
 CREATE FUNCTION specstar.search(spec text, q text, top integer DEFAULT 10)
 RETURNS TABLE (id uuid, score real)
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
   SELECT h.id, h.score
     FROM specstar._spec(search.spec) s,
          specstar._search_hits(s.name, search.q, search.top, 0, false) WITH ORDINALITY AS h(id, score, highlights, n)
    ORDER BY h.n
 $$;
 COMMENT ON FUNCTION specstar.search(text, text, integer) IS
-  'Full-text search (BM25) of a spec: (id, score) of the best top hits (NULL: all). Join them with api.<spec> for the rows, or call api.<spec>_search.';
+  'Full-text search (BM25) of a spec: (id, score) of the best top hits (NULL: up to specstar.search_max_top, default 1000). Join them with api.<spec> for the rows, or call api.<spec>_search.';
 
 -- Removes a dropped spec's index.
 CREATE FUNCTION specstar._search_forget(spec text) RETURNS void

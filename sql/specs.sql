@@ -4,7 +4,7 @@
 
 -- Runs generated statements (a JSON array of SQL texts from specstar._plan), in order.
 CREATE FUNCTION specstar._execute(statements jsonb) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   v_stmt text;
 BEGIN
@@ -17,7 +17,7 @@ REVOKE ALL ON FUNCTION specstar._execute(jsonb) FROM PUBLIC;
 
 -- Every role a descriptor grants access to must exist (22023 naming /options/roles/...).
 CREATE FUNCTION specstar._check_roles(name text, descriptor jsonb) RETURNS void
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   v_kind text;
   v_rolname text;
@@ -41,7 +41,7 @@ $$;
 -- The API schema of a spec, created (with the comment PostgREST shows as the OpenAPI
 -- title and description) when it does not exist yet.
 CREATE FUNCTION specstar._ensure_api_schema(api_schema text) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   IF to_regnamespace(quote_ident(api_schema)) IS NULL THEN
     EXECUTE format('CREATE SCHEMA %I', api_schema);
@@ -57,12 +57,31 @@ $$;
 -- history, drafts, the API view api.<name>, the history view api.<name>_revision and the
 -- RPC functions. Re-registering an identical spec is a no-op that returns the descriptor;
 -- a new version evolves the spec (specstar._evolve_spec).
--- No SET search_path: options.migrate names a function as the caller sees it (every name
--- this function and the generated SQL use is schema-qualified).
+-- This wrapper only resolves options.migrate as the caller sees it (under the caller's
+-- search_path, hence its qualified names); everything else runs in _register_spec with
+-- search_path pinned.
 CREATE FUNCTION specstar.register_spec(name text, schema jsonb, options jsonb DEFAULT '{}') RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
-  v_options jsonb := coalesce(register_spec.options, '{}'::jsonb);
+  v_migrate pg_catalog.regprocedure;
+BEGIN
+  IF pg_catalog.jsonb_typeof(register_spec.options) OPERATOR(pg_catalog.=) 'object'
+     AND pg_catalog.jsonb_typeof(pg_catalog.jsonb_extract_path(register_spec.options, 'migrate')) OPERATOR(pg_catalog.=) 'string' THEN
+    BEGIN
+      v_migrate := pg_catalog.to_regprocedure(pg_catalog.textcat(pg_catalog.jsonb_extract_path_text(register_spec.options, 'migrate'), '(jsonb)'));
+    EXCEPTION WHEN OTHERS THEN
+      v_migrate := NULL;
+    END;
+  END IF;
+  RETURN specstar._register_spec(register_spec.name, register_spec.schema, register_spec.options, v_migrate);
+END
+$$;
+COMMENT ON FUNCTION specstar.register_spec(text, jsonb, jsonb) IS 'Register a JSON Schema as a versioned resource; returns the descriptor of what was created.';
+
+CREATE FUNCTION specstar._register_spec(name text, schema jsonb, options jsonb, migrate regprocedure) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  v_options jsonb := coalesce(_register_spec.options, '{}'::jsonb);
   v_context jsonb;
   v_check jsonb;
   v_plan jsonb;
@@ -70,7 +89,7 @@ DECLARE
   v_migrate text;
   v_vid bigint;
 BEGIN
-  IF register_spec.name IS NULL OR register_spec.schema IS NULL THEN
+  IF _register_spec.name IS NULL OR _register_spec.schema IS NULL THEN
     RAISE EXCEPTION USING ERRCODE = '22023',
       MESSAGE = 'register_spec: name and schema are required',
       HINT = 'SELECT specstar.register_spec(''article'', ''{"type": "object", "properties": {"title": {"type": "string"}}}'')';
@@ -79,54 +98,54 @@ BEGIN
   PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('specstar.register_spec'));
   v_context := pg_catalog.jsonb_build_object(
     'default_api_schema', coalesce(nullif(pg_catalog.current_setting('specstar.api_schema', true), ''), 'api'),
-    'specs', coalesce((SELECT pg_catalog.jsonb_agg(s.name ORDER BY s.name) FROM specstar.spec s WHERE s.name <> register_spec.name), '[]'::jsonb),
+    'specs', coalesce((SELECT pg_catalog.jsonb_agg(s.name ORDER BY s.name) FROM specstar.spec s WHERE s.name <> _register_spec.name), '[]'::jsonb),
     'read_roles', specstar._role_list('specstar.read_roles'),
     'write_roles', specstar._role_list('specstar.write_roles'));
-  v_check := specstar._plan(register_spec.name, register_spec.schema, v_options, v_context);
+  v_check := specstar._plan(_register_spec.name, _register_spec.schema, v_options, v_context);
   IF NOT (v_check ->> 'ok')::boolean THEN
-    PERFORM specstar._raise_spec_errors(register_spec.name, v_check -> 'errors');
+    PERFORM specstar._raise_spec_errors(_register_spec.name, v_check -> 'errors');
   END IF;
 
   SELECT s.current_vid AS vid, v.schema, v.options, v.descriptor, v.version INTO v_current
     FROM specstar.spec s JOIN specstar.spec_versions v ON v.vid = s.current_vid
-   WHERE s.name = register_spec.name;
+   WHERE s.name = _register_spec.name;
   IF FOUND THEN
-    IF v_current.schema = register_spec.schema AND v_current.options = v_check -> 'options' THEN
+    IF v_current.schema = _register_spec.schema AND v_current.options = v_check -> 'options' THEN
       RETURN v_current.descriptor;
     END IF;
     IF v_check ->> 'version' = v_current.version THEN
       RAISE EXCEPTION USING ERRCODE = 'PT409',
-        MESSAGE = pg_catalog.format('spec %s version %s is registered with a different schema or options', register_spec.name, v_current.version),
+        MESSAGE = pg_catalog.format('spec %s version %s is registered with a different schema or options', _register_spec.name, v_current.version),
         DETAIL = pg_catalog.jsonb_build_object('registered', pg_catalog.jsonb_build_object('schema', v_current.schema, 'options', v_current.options))::text,
         HINT = pg_catalog.format('A changed spec needs a new version: options {"version": "%s"} (with "migrate" when stored documents must change). See docs/drafts-and-migrations.md.',
                                  CASE WHEN v_current.version ~ '^[0-9]+$' THEN (v_current.version::numeric + 1)::text ELSE v_current.version || '.1' END);
     END IF;
-    IF EXISTS (SELECT 1 FROM specstar.spec_versions v WHERE v.spec = register_spec.name AND v.version = v_check ->> 'version') THEN
+    IF EXISTS (SELECT 1 FROM specstar.spec_versions v WHERE v.spec = _register_spec.name AND v.version = v_check ->> 'version') THEN
       RAISE EXCEPTION USING ERRCODE = 'PT409',
-        MESSAGE = pg_catalog.format('spec %s: version %s was registered before; the current version is %s', register_spec.name, v_check ->> 'version', v_current.version),
+        MESSAGE = pg_catalog.format('spec %s: version %s was registered before; the current version is %s', _register_spec.name, v_check ->> 'version', v_current.version),
         HINT = 'Versions only move forward: register the schema under a version label not used before (SELECT version FROM specstar.spec_versions WHERE spec = ... lists them).';
     END IF;
-    RETURN specstar._evolve_spec(register_spec.name, register_spec.schema, v_options, v_check, v_context, v_current.vid, v_current.version);
+    RETURN specstar._evolve_spec(_register_spec.name, _register_spec.schema, v_options, v_check, v_context, v_current.vid, v_current.version,
+                                 _register_spec.migrate);
   END IF;
 
   IF v_check -> 'options' ? 'migrate' THEN
-    v_migrate := specstar._resolve_migrate(register_spec.name, v_check -> 'options' ->> 'migrate');
+    v_migrate := specstar._resolve_migrate(_register_spec.name, v_check -> 'options' ->> 'migrate', _register_spec.migrate, current_user::regrole::oid);
   END IF;
   v_vid := pg_catalog.nextval('specstar.spec_versions_vid_seq');
-  v_plan := specstar._plan(register_spec.name, register_spec.schema, v_options, v_context || pg_catalog.jsonb_build_object('vid', v_vid));
-  PERFORM specstar._check_roles(register_spec.name, v_plan -> 'descriptor');
+  v_plan := specstar._plan(_register_spec.name, _register_spec.schema, v_options, v_context || pg_catalog.jsonb_build_object('vid', v_vid));
+  PERFORM specstar._check_roles(_register_spec.name, v_plan -> 'descriptor');
   PERFORM specstar._ensure_api_schema(v_plan ->> 'api_schema');
   INSERT INTO specstar.spec_versions (vid, spec, version, schema, options, descriptor, drop_statements, migrate)
-  VALUES (v_vid, register_spec.name, v_plan ->> 'version', register_spec.schema, v_plan -> 'options', v_plan -> 'descriptor',
+  VALUES (v_vid, _register_spec.name, v_plan ->> 'version', _register_spec.schema, v_plan -> 'options', v_plan -> 'descriptor',
           ARRAY(SELECT pg_catalog.jsonb_array_elements_text(v_plan -> 'drop')), v_migrate);
   INSERT INTO specstar.spec (name, current_vid, api_schema)
-  VALUES (register_spec.name, v_vid, v_plan ->> 'api_schema');
+  VALUES (_register_spec.name, v_vid, v_plan ->> 'api_schema');
   PERFORM specstar._execute(v_plan -> 'create');
   PERFORM specstar._notify_pgrst();
   RETURN v_plan -> 'descriptor';
 END
 $$;
-COMMENT ON FUNCTION specstar.register_spec(text, jsonb, jsonb) IS 'Register a JSON Schema as a versioned resource; returns the descriptor of what was created.';
 
 -- Evolves a registered spec to a new version in one transaction (DESIGN §6), called by
 -- register_spec. Without options.migrate only compatible changes pass (PT409 lists the
@@ -135,8 +154,8 @@ COMMENT ON FUNCTION specstar.register_spec(text, jsonb, jsonb) IS 'Register a JS
 -- fails the new version aborts everything (PT422 naming the resource). Old revisions keep
 -- their stored data and schema_version: readers pass them through specstar._upgrade.
 CREATE FUNCTION specstar._evolve_spec(name text, schema jsonb, options jsonb, checked jsonb, context jsonb,
-                                      current_vid bigint, current_version text) RETURNS jsonb
-LANGUAGE plpgsql AS $$
+                                      current_vid bigint, current_version text, migrate regprocedure) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   v_spec text := _evolve_spec.name;
   v_version text := checked ->> 'version';
@@ -155,7 +174,8 @@ DECLARE
   v_role text;
 BEGIN
   IF checked -> 'options' ? 'migrate' THEN
-    v_migrate := specstar._resolve_migrate(v_spec, checked -> 'options' ->> 'migrate');
+    v_migrate := specstar._resolve_migrate(v_spec, checked -> 'options' ->> 'migrate', _evolve_spec.migrate,
+      (SELECT c.relowner FROM pg_class c WHERE c.relnamespace = 'specstar_data'::regnamespace AND c.relname = v_spec));
   END IF;
   -- versions whose documents read unchanged under the new one: none when it migrates,
   -- else every version since the last one that did
@@ -239,12 +259,7 @@ BEGIN
     END LOOP;
     -- the revisions being superseded go to the history as they are (old version, old data)
     PERFORM set_config('specstar.internal_history_write', 'on', true);
-    EXECUTE format(
-      'INSERT INTO specstar_data.%I (id, revision, parent_revision, op, data, schema_version, valid_from, valid_to,
-                                     changed_by, message, created_at, created_by)
-       SELECT m.id, m.revision, m._parent, m._op, m.old_data, m._version, m.updated_at, greatest(now(), m.updated_at),
-              m.updated_by, m._message, m.created_at, m.created_by FROM pg_temp.specstar_migrated m',
-      v_spec || '_revision');
+    EXECUTE v_evolve ->> 'copy_history';
     PERFORM set_config('specstar.internal_history_write', '', true);
   END IF;
 
@@ -282,7 +297,7 @@ $$;
 
 -- Why a migrated document cannot be stored under spec version vid (NULL: it can).
 CREATE FUNCTION specstar._migrated_errors(spec text, vid bigint, doc jsonb, declared text[], draft boolean) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
   SELECT CASE
     WHEN jsonb_typeof(doc) IS DISTINCT FROM 'object' THEN jsonb_build_array(jsonb_build_object(
       'path', '', 'keyword', 'type',
@@ -394,7 +409,8 @@ COMMENT ON FUNCTION specstar.prune(text, uuid, integer) IS 'Keep the newest keep
 
 -- Administration is for the owner and superusers; users reach specs through the API schema.
 REVOKE ALL ON FUNCTION specstar.register_spec(text, jsonb, jsonb) FROM PUBLIC;
-REVOKE ALL ON FUNCTION specstar._evolve_spec(text, jsonb, jsonb, jsonb, jsonb, bigint, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION specstar._register_spec(text, jsonb, jsonb, regprocedure) FROM PUBLIC;
+REVOKE ALL ON FUNCTION specstar._evolve_spec(text, jsonb, jsonb, jsonb, jsonb, bigint, text, regprocedure) FROM PUBLIC;
 REVOKE ALL ON FUNCTION specstar.drop_spec(text, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION specstar.purge(text, uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION specstar.prune(text, uuid, integer) FROM PUBLIC;

@@ -5,9 +5,8 @@
 use std::ffi::CStr;
 
 use pgrx::pg_sys::{self, Datum, Oid};
-use pgrx::prelude::*;
-use pgrx::JsonB;
 use serde_json::Value;
+use specstar_core::json::TooDeep;
 
 /// The JSON-relevant kind of a column's (element) type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,18 +100,42 @@ impl ColumnType {
         }
     }
 
-    /// The JSON value of a non-NULL datum of this type.
-    pub unsafe fn to_json(&self, d: Datum) -> Value {
+    /// The JSON value of a non-NULL datum of this type; `Err` for JSON nested too deeply
+    /// (the path is relative to the value).
+    pub unsafe fn to_json(&self, d: Datum) -> Result<Value, TooDeep> {
         unsafe {
             match self.elem {
                 None => scalar_json(self.scalar, self.typid, d),
-                Some((elemtype, len, byval, align)) => Value::Array(
-                    self.deconstruct(d, elemtype, (len, byval), align)
-                        .into_iter()
-                        .map(|(e, null)| if null { Value::Null } else { scalar_json(self.scalar, elemtype, e) })
-                        .collect(),
-                ),
+                Some((elemtype, len, byval, align)) => {
+                    let mut out = vec![];
+                    for (i, (e, null)) in self.deconstruct(d, elemtype, (len, byval), align).into_iter().enumerate() {
+                        out.push(if null {
+                            Value::Null
+                        } else {
+                            scalar_json(self.scalar, elemtype, e).map_err(|t| TooDeep { path: format!("/{i}{}", t.path), limit: t.limit })?
+                        });
+                    }
+                    Ok(Value::Array(out))
+                }
             }
+        }
+    }
+
+    /// False for an array value that a JSON array cannot represent: more than one
+    /// dimension, or not starting at index 1 (`'[0:1]={a,b}'`). True for anything else.
+    pub unsafe fn is_plain_array(&self, d: Datum) -> bool {
+        if self.elem.is_none() {
+            return true;
+        }
+        unsafe {
+            let arr = pg_sys::pg_detoast_datum(d.cast_mut_ptr()) as *mut pg_sys::ArrayType;
+            let ndim = (*arr).ndim;
+            if ndim == 0 {
+                return true;
+            }
+            // ARR_LBOUND: after the header and the ndim dimensions
+            let dims = (arr as *const u8).add(std::mem::size_of::<pg_sys::ArrayType>()) as *const i32;
+            ndim == 1 && *dims.add(1) == 1
         }
     }
 }
@@ -126,9 +149,9 @@ unsafe fn text_of(d: Datum) -> String {
     }
 }
 
-unsafe fn scalar_json(s: ColumnKind, typid: Oid, d: Datum) -> Value {
+unsafe fn scalar_json(s: ColumnKind, typid: Oid, d: Datum) -> Result<Value, TooDeep> {
     unsafe {
-        match s {
+        Ok(match s {
             ColumnKind::Text => Value::String(text_of(d)),
             ColumnKind::Bool => Value::Bool(d.value() != 0),
             ColumnKind::Int8 => Value::from(d.value() as i64),
@@ -146,12 +169,12 @@ unsafe fn scalar_json(s: ColumnKind, typid: Oid, d: Datum) -> Value {
             }
             ColumnKind::DateTime => Value::String(datetime_string(d, typid)),
             ColumnKind::Uuid => Value::String(uuid_string(d)),
-            ColumnKind::Jsonb => JsonB::from_polymorphic_datum(d, false, pg_sys::JSONBOID).map(|j| j.0).unwrap_or(Value::Null),
+            ColumnKind::Jsonb => crate::json::read(d)?,
             ColumnKind::Other(func) => {
                 let p = pg_sys::OidOutputFunctionCall(func, d);
                 Value::String(CStr::from_ptr(p).to_string_lossy().into_owned())
             }
-        }
+        })
     }
 }
 

@@ -1,14 +1,18 @@
 //! specstar: the pgrx layer. Every function here *returns* results — validation errors,
 //! plans, patch failures — and the PL/pgSQL in `sql/` raises them, so that specstar's own
 //! SQLSTATEs (PT404/PT409/PT422) reach clients unchanged and no client-triggered error
-//! carries a Rust backtrace.
+//! carries a Rust backtrace. JSON arguments arrive through `json::Json`, which measures
+//! their nesting before any recursive code reads them; SQL runs through `owner`.
 
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::json;
 
+mod caller;
 mod datum_json;
+mod json;
 mod jsonb_build;
+mod owner;
 mod raise;
 pub mod search;
 mod session;
@@ -16,7 +20,15 @@ mod spec_info;
 mod trigger;
 mod validator_cache;
 
+use json::Json;
+
 ::pgrx::pg_module_magic!(name, version);
+
+/// Registers specstar's settings (docs/search.md: `specstar.search_max_top`).
+#[pg_guard]
+pub extern "C-unwind" fn _PG_init() {
+    search::register_settings();
+}
 
 // Rust's allocations only (PostgreSQL keeps palloc and malloc): see Cargo.toml.
 #[global_allocator]
@@ -45,38 +57,83 @@ extension_sql_file!(
     name = "search",
     requires = ["catalog", "helpers", search_write, search_merge, search_rebuild, search_counts, search_verify, backend_threads]
 );
-extension_sql_file!("../sql/specs.sql", name = "specs", finalize);
+extension_sql_file!("../sql/specs.sql", name = "specs", requires = ["helpers", "search"]);
+extension_sql_file!("../sql/grants.sql", name = "grants", finalize);
 
-/// Check a spec and, given `context.vid`, generate its DDL (see specstar_core::plan).
+/// Check a spec and, given `context.vid`, generate its DDL (see specstar_core::plan). A
+/// schema or options nested too deeply are reported like any other spec error.
 #[pg_extern(name = "_plan", immutable, parallel_safe)]
-fn plan(name: &str, schema: JsonB, options: JsonB, context: JsonB) -> JsonB {
-    JsonB(specstar_core::plan(name, &schema.0, &options.0, &context.0))
+fn plan(name: &str, schema: Json, options: Json, context: JsonB) -> JsonB {
+    let too_deep = |what: &str, path: String, e: specstar_core::json::TooDeep| {
+        json!({"ok": false, "errors": [{
+            "path": path,
+            "message": format!("{what} {e}"),
+            "hint": "Flatten the structure: a spec can use \"$defs\" and \"$ref\" for deep types."}]})
+    };
+    JsonB(match (schema.0, options.0) {
+        (Err(e), _) => too_deep("the spec is", e.path.clone(), e),
+        (_, Err(e)) => too_deep("the options are", format!("/options{}", e.path), e),
+        (Ok(schema), Ok(options)) => specstar_core::plan(name, &schema, &options, &context.0),
+    })
+}
+
+/// The errors of a document nested too deeply to be read.
+fn too_deep_errors(e: &specstar_core::json::TooDeep) -> JsonB {
+    JsonB(json!([specstar_core::document::too_deep(e)]))
 }
 
 /// Validate a document against spec version `vid`: NULL when valid, else a JSON array of
 /// `{path, keyword, message}`. The compiled schema is cached for the backend's lifetime.
 #[pg_extern(name = "_validate", stable, strict, parallel_safe)]
-fn validate(vid: i64, doc: JsonB) -> Option<JsonB> {
-    validator_cache::validate(vid, &doc.0, false).map(JsonB)
+fn validate(vid: i64, doc: Json) -> Option<JsonB> {
+    match doc.0 {
+        Ok(doc) => validator_cache::validate(vid, &doc, false).map(JsonB),
+        Err(e) => Some(too_deep_errors(&e)),
+    }
 }
 
 /// Validate a draft against spec version `vid`: types and formats, not the top-level
 /// `required` (publishing checks the whole spec). NULL when valid, else the errors.
 #[pg_extern(name = "_validate_draft", stable, strict, parallel_safe)]
-fn validate_draft(vid: i64, doc: JsonB) -> Option<JsonB> {
-    validator_cache::validate(vid, &doc.0, true).map(JsonB)
+fn validate_draft(vid: i64, doc: Json) -> Option<JsonB> {
+    match doc.0 {
+        Ok(doc) => validator_cache::validate(vid, &doc, true).map(JsonB),
+        Err(e) => Some(too_deep_errors(&e)),
+    }
 }
 
-/// RFC 6902 patch from one document to another.
+/// RFC 6902 patch from one document to another, or `{"error": {sqlstate, message, hint}}`
+/// when a document is nested too deeply to compare.
 #[pg_extern(name = "_json_diff", immutable, strict, parallel_safe)]
-fn json_diff(from: JsonB, to: JsonB) -> JsonB {
-    JsonB(specstar_core::patch::diff(&from.0, &to.0))
+fn json_diff(from: Json, to: Json) -> JsonB {
+    let diffed = match (from.0, to.0) {
+        (Ok(from), Ok(to)) => specstar_core::patch::diff(&from, &to),
+        (Err(e), _) | (_, Err(e)) => Err(e),
+    };
+    JsonB(match diffed {
+        Ok(patch) => patch,
+        Err(e) => json!({"error": {
+            "sqlstate": "22023",
+            "message": format!("cannot diff: a revision's document is {e}"),
+            "hint": format!("specstar compares documents up to {} levels deep; read the revisions themselves.", e.limit)}}),
+    })
 }
 
 /// Apply an RFC 6902 patch: `{"doc": ...}` or `{"error": {kind, operation, path, message}}`.
 #[pg_extern(name = "_json_patch", immutable, strict, parallel_safe)]
-fn json_patch(doc: JsonB, patch: JsonB) -> JsonB {
-    JsonB(match specstar_core::patch::apply(&doc.0, &patch.0) {
+fn json_patch(doc: Json, patch: Json) -> JsonB {
+    let invalid = |what: &str, e: specstar_core::json::TooDeep| specstar_core::patch::PatchFailure {
+        kind: specstar_core::patch::PatchFailureKind::Invalid,
+        operation: None,
+        path: None,
+        message: format!("the {what} is {e}"),
+    };
+    let applied = match (doc.0, patch.0) {
+        (Err(e), _) => Err(invalid("document", e)),
+        (_, Err(e)) => Err(invalid("patch", e)),
+        (Ok(doc), Ok(patch)) => specstar_core::patch::apply(&doc, &patch),
+    };
+    JsonB(match applied {
         Ok(doc) => json!({ "doc": doc }),
         Err(failure) => json!({ "error": failure }),
     })

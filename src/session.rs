@@ -1,5 +1,4 @@
-//! What a write records about its context: the actor, the message, the operation label, and
-//! the id `specstar.new_id()` generated last (an id just generated cannot belong to a deleted
+//! What a write records about its context: the actor, the message, and the id `specstar.new_id()` generated last (an id just generated cannot belong to a deleted
 //! resource, so the insert trigger need not look for a tombstone).
 
 use std::cell::Cell;
@@ -61,13 +60,6 @@ pub fn request() -> Request {
         message: guc(c"specstar.message").or_else(|| header("x-specstar-message").map(str::to_string)),
         if_match: header("if-match").map(if_match::parse),
     }
-}
-
-/// The operation label set by specstar's own functions (restore, rollback) when it is one
-/// of `allowed`; anything else a session might have set is ignored.
-pub fn internal_op(allowed: &[&'static str]) -> Option<&'static str> {
-    let op = guc(c"specstar.internal_op")?;
-    allowed.iter().copied().find(|a| *a == op)
 }
 
 /// True once for the id `new_id()` generated last (then forgotten).

@@ -1,6 +1,12 @@
 //! What the revision trigger needs to know about a spec's table, loaded once per backend and
 //! spec version: which columns are the spec's properties (and their types), where the system
-//! columns are, the compiled validator and the saved plans that write the history.
+//! columns are, the compiled validator, the saved plans that write the history, and which
+//! functions label their writes.
+//!
+//! Cached by the table's OID and checked against the trigger's version id and the catalog's
+//! generation (the OID of schema `specstar_data`, new with every CREATE EXTENSION: version
+//! ids start again at 1 in a re-created catalog, so a version id alone could name another
+//! spec's version in a session that outlived the re-creation).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -10,6 +16,8 @@ use std::rc::Rc;
 use pgrx::pg_sys::{self, Oid};
 use pgrx::prelude::*;
 use pgrx::JsonB;
+use specstar_core::ddl::{history, Objects, DATA_SCHEMA};
+use specstar_core::descriptor::Descriptor;
 use specstar_core::document::DocValidator;
 
 use crate::datum_json::ColumnType;
@@ -40,10 +48,14 @@ pub struct SystemColumns {
 pub struct SpecInfo {
     pub name: String,
     pub vid: i64,
+    /// the catalog generation this was loaded from (see the module doc)
+    pub generation: Oid,
     pub version: String,
     /// Owner of the spec's tables: history is written with its rights.
     pub owner: Oid,
     pub natts: usize,
+    /// each attribute's type and whether it is dropped: a changed table needs a new load
+    pub shape: Vec<(Oid, bool)>,
     pub columns: Vec<SpecColumn>,
     pub sys: SystemColumns,
     pub validator: Rc<DocValidator>,
@@ -55,38 +67,75 @@ pub struct SpecInfo {
     pub latest_revision: pg_sys::SPIPlanPtr,
     /// locks the live row of an id (waits for a concurrent delete of it to finish)
     pub lock_live: pg_sys::SPIPlanPtr,
+    /// columns that are neither properties nor specstar's: (index, name, type)
+    pub other_columns: Vec<(usize, String, ColumnType)>,
+    /// the generated functions whose writes carry their own operation label
+    pub labelled: Vec<(Oid, &'static str)>,
+}
+
+impl SpecInfo {
+    /// The label of the write under way when one of the spec's own `_rollback`,
+    /// `_restore` or `_publish` functions is doing it (see caller.rs).
+    pub fn writer_op(&self) -> Option<&'static str> {
+        let oid = crate::caller::innermost_plpgsql_function()?;
+        self.labelled.iter().find(|(f, _)| *f == oid).map(|(_, op)| *op)
+    }
 }
 
 thread_local! {
     static CACHE: RefCell<HashMap<Oid, Rc<SpecInfo>>> = RefCell::new(HashMap::new());
 }
 
-pub const HISTORY_ARG_TYPES: [Oid; 12] = [
-    pg_sys::UUIDOID,        // id
-    pg_sys::INT4OID,        // revision
-    pg_sys::INT4OID,        // parent_revision
-    pg_sys::TEXTOID,        // op
-    pg_sys::JSONBOID,       // data
-    pg_sys::TEXTOID,        // schema_version
-    pg_sys::TIMESTAMPTZOID, // valid_from
-    pg_sys::TIMESTAMPTZOID, // valid_to
-    pg_sys::TEXTOID,        // changed_by
-    pg_sys::TEXTOID,        // message
-    pg_sys::TIMESTAMPTZOID, // created_at
-    pg_sys::TEXTOID,        // created_by
-];
+/// The type OID of each history column (specstar_core::ddl::history::COLUMNS).
+fn history_arg_types() -> Vec<Oid> {
+    history::COLUMNS
+        .iter()
+        .map(|(_, ty)| match *ty {
+            "uuid" => pg_sys::UUIDOID,
+            "integer" => pg_sys::INT4OID,
+            "text" => pg_sys::TEXTOID,
+            "jsonb" => pg_sys::JSONBOID,
+            "timestamptz" => pg_sys::TIMESTAMPTZOID,
+            other => error!("specstar: no type OID for history type {other}"),
+        })
+        .collect()
+}
+
+/// The catalog's generation: the OID of schema specstar_data (see the module doc).
+pub fn generation() -> Oid {
+    unsafe { pg_sys::get_namespace_oid(c"specstar_data".as_ptr(), false) }
+}
 
 /// The spec info for the trigger's relation, (re)loaded when the spec version changed.
 pub unsafe fn get(rel: pg_sys::Relation, spec: &str, vid: i64) -> Rc<SpecInfo> {
     let relid = unsafe { (*rel).rd_id };
+    let generation = unsafe { (*(*rel).rd_rel).relnamespace };
     if let Some(info) = CACHE.with(|c| c.borrow().get(&relid).cloned()) {
-        if info.vid == vid && info.natts == unsafe { (*(*rel).rd_att).natts } as usize {
+        if info.vid == vid && info.generation == generation && unsafe { same_shape(&info.shape, rel) } {
             return info;
         }
     }
-    let info = Rc::new(unsafe { load(rel, spec, vid) });
+    let owner = unsafe { (*(*rel).rd_rel).relowner };
+    let info = Rc::new(crate::owner::as_owner(owner, || unsafe { load(rel, spec, vid) }));
     CACHE.with(|c| c.borrow_mut().insert(relid, info.clone()));
     info
+}
+
+/// Whether the table still has the attributes `shape` was taken from (compared in place:
+/// this runs for every row written).
+unsafe fn same_shape(shape: &[(Oid, bool)], rel: pg_sys::Relation) -> bool {
+    unsafe {
+        let tupdesc = (*rel).rd_att;
+        let attrs = (*tupdesc).attrs.as_slice((*tupdesc).natts as usize);
+        attrs.len() == shape.len() && attrs.iter().zip(shape).all(|(a, s)| (a.atttypid, a.attisdropped) == *s)
+    }
+}
+
+unsafe fn shape(rel: pg_sys::Relation) -> Vec<(Oid, bool)> {
+    unsafe {
+        let tupdesc = (*rel).rd_att;
+        (*tupdesc).attrs.as_slice((*tupdesc).natts as usize).iter().map(|a| (a.atttypid, a.attisdropped)).collect()
+    }
 }
 
 unsafe fn attr_names(rel: pg_sys::Relation) -> Vec<Option<String>> {
@@ -108,21 +157,24 @@ unsafe fn attr_names(rel: pg_sys::Relation) -> Vec<Option<String>> {
     }
 }
 
+/// Loads what the trigger needs, as the table's owner with `search_path` pinned (the caller
+/// of `get` switches): the plans prepared here are run the same way, so they never need to
+/// be planned again under another path.
 unsafe fn load(rel: pg_sys::Relation, spec: &str, vid: i64) -> SpecInfo {
     unsafe {
         // The trigger may only run on the live table of the spec it names.
         let relname = CStr::from_ptr((*(*rel).rd_rel).relname.data.as_ptr()).to_string_lossy().into_owned();
         let nsp = CStr::from_ptr(pg_sys::get_namespace_name((*(*rel).rd_rel).relnamespace)).to_string_lossy().into_owned();
-        if nsp != specstar_core::ddl::DATA_SCHEMA || relname != spec {
+        if nsp != DATA_SCHEMA || relname != spec {
             error!("specstar._revision_trigger belongs on specstar_data.{spec}, not on {nsp}.{relname}");
         }
         let (version, descriptor) = Spi::get_two_with_args::<String, JsonB>(
-            "SELECT version, descriptor FROM specstar.spec_versions WHERE vid = $1 AND spec = $2",
+            "SELECT v.version, v.descriptor FROM specstar.spec_versions v WHERE v.vid = $1 AND v.spec = $2",
             &[vid.into(), spec.into()],
         )
         .unwrap_or_else(|e| error!("specstar: cannot read spec version {vid}: {e}"));
         let version = version.unwrap_or_else(|| error!("specstar: spec {spec} has no version {vid}"));
-        let descriptor = descriptor.expect("descriptor is NOT NULL").0;
+        let descriptor = Descriptor::from_json(&descriptor.expect("descriptor is NOT NULL").0).unwrap_or_else(|e| error!("specstar: {e}"));
         let names = attr_names(rel);
         let index_of = |col: &str| -> usize {
             names
@@ -132,19 +184,13 @@ unsafe fn load(rel: pg_sys::Relation, spec: &str, vid: i64) -> SpecInfo {
         };
         let tupdesc = (*rel).rd_att;
         let attrs = (*tupdesc).attrs.as_slice((*tupdesc).natts as usize);
-        let columns = descriptor["properties"]
-            .as_array()
-            .map(|props| {
-                props
-                    .iter()
-                    .filter_map(|p| p["name"].as_str())
-                    .map(|name| {
-                        let index = index_of(name);
-                        SpecColumn { name: name.to_string(), index, ty: ColumnType::of(attrs[index].atttypid) }
-                    })
-                    .collect()
+        let columns: Vec<SpecColumn> = descriptor
+            .property_names()
+            .map(|name| {
+                let index = index_of(name);
+                SpecColumn { name: name.to_string(), index, ty: ColumnType::of(attrs[index].atttypid) }
             })
-            .unwrap_or_default();
+            .collect();
         let sys = SystemColumns {
             id: index_of("id"),
             revision: index_of("revision"),
@@ -157,10 +203,19 @@ unsafe fn load(rel: pg_sys::Relation, spec: &str, vid: i64) -> SpecInfo {
             message: index_of("_message"),
             version: index_of("_version"),
         };
+        let known: Vec<usize> = columns.iter().map(|c| c.index).chain([
+            sys.id, sys.revision, sys.created_at, sys.created_by, sys.updated_at, sys.updated_by, sys.parent, sys.op, sys.message, sys.version,
+        ]).collect();
+        let other_columns = names
+            .iter()
+            .enumerate()
+            .filter(|(i, n)| n.is_some() && !known.contains(i))
+            .map(|(i, n)| (i, n.clone().unwrap_or_default(), ColumnType::of(attrs[i].atttypid)))
+            .collect();
         let validator = crate::validator_cache::load(vid).unwrap_or_else(|e| error!("specstar: {e}"));
-        let history = specstar_core::names::qualified(specstar_core::ddl::DATA_SCHEMA, &format!("{spec}_revision"));
+        let history = specstar_core::ddl::sql::QualifiedName::new(DATA_SCHEMA, &format!("{spec}_revision"));
         let history_oid = {
-            let name = std::ffi::CString::new(format!("{spec}_revision")).expect("no NUL");
+            let name = std::ffi::CString::new(history.name.as_str()).expect("no NUL");
             pg_sys::get_relname_relid(name.as_ptr(), (*(*rel).rd_rel).relnamespace)
         };
         if history_oid == Oid::INVALID {
@@ -169,47 +224,55 @@ unsafe fn load(rel: pg_sys::Relation, spec: &str, vid: i64) -> SpecInfo {
         // Writing heap and indexes directly skips the executor; it needs the table as
         // specstar made it (these columns, in this order) and indexes without expressions,
         // predicates or deferred checks. Anything else goes through SQL.
+        let expected: Vec<String> = history::COLUMNS.iter().map(|(n, _)| n.to_string()).collect();
         let direct = Spi::get_one_with_args::<bool>(
-            "SELECT (SELECT array_agg(attname::text ORDER BY attnum) FROM pg_attribute \
-                      WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped) \
-                    = ARRAY['id', 'revision', 'parent_revision', 'op', 'data', 'schema_version', 'valid_from', \
-                            'valid_to', 'changed_by', 'message', 'created_at', 'created_by'] \
-                AND NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = $1 AND attisdropped) \
-                AND NOT EXISTS (SELECT 1 FROM pg_index WHERE indrelid = $1 \
-                                 AND (indexprs IS NOT NULL OR indpred IS NOT NULL OR NOT indimmediate OR indisexclusion))",
-            &[history_oid.into()],
+            "SELECT (SELECT array_agg(a.attname::text ORDER BY a.attnum) FROM pg_catalog.pg_attribute a \
+                      WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped) = $2 \
+                AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = $1 AND a.attisdropped) \
+                AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = $1 \
+                                 AND (i.indexprs IS NOT NULL OR i.indpred IS NOT NULL OR NOT i.indimmediate OR i.indisexclusion))",
+            &[history_oid.into(), expected.into()],
         )
         .ok()
         .flatten()
         .unwrap_or(false);
-        // Fully qualified, operators included: these plans run with the owner's rights.
-        let insert_history = (!direct).then(|| prepare(
-            &format!(
-                "INSERT INTO {history} (id, revision, parent_revision, op, data, schema_version, valid_from, valid_to, \
-                 changed_by, message, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-            ),
-            &HISTORY_ARG_TYPES,
-        ));
+        let placeholders: Vec<String> = (1..=history::COLUMNS.len()).map(|i| format!("${i}")).collect();
+        let insert_history = (!direct).then(|| {
+            prepare(
+                &format!("INSERT INTO {history} ({}) VALUES ({})", history::column_list(), placeholders.join(", ")),
+                &history_arg_types(),
+            )
+        });
         let latest_revision = prepare(
             &format!(
                 "SELECT h.revision, h.valid_from, h.created_at, h.created_by FROM {history} h \
-                 WHERE h.id OPERATOR(pg_catalog.=) $1 ORDER BY h.revision DESC LIMIT 1"
+                 WHERE h.id = $1 ORDER BY h.revision DESC LIMIT 1"
             ),
             &[pg_sys::UUIDOID],
         );
         let lock_live = prepare(
-            &format!(
-                "SELECT 1 FROM {} t WHERE t.id OPERATOR(pg_catalog.=) $1 FOR UPDATE",
-                specstar_core::names::qualified(specstar_core::ddl::DATA_SCHEMA, spec)
-            ),
+            &format!("SELECT 1 FROM {} t WHERE t.id = $1 FOR UPDATE", specstar_core::ddl::sql::QualifiedName::new(DATA_SCHEMA, spec)),
             &[pg_sys::UUIDOID],
         );
+        // the generated functions that label their writes, found by their signatures
+        let objects = Objects::new(spec, &descriptor.api_schema);
+        let labelled = [(&objects.fn_rollback, "rollback"), (&objects.fn_restore, "restore"), (&objects.fn_publish, "publish")]
+            .into_iter()
+            .filter_map(|(f, op)| {
+                Spi::get_one_with_args::<Oid>("SELECT pg_catalog.to_regprocedure($1)::pg_catalog.oid", &[f.signature().into()])
+                    .ok()
+                    .flatten()
+                    .map(|oid| (oid, op))
+            })
+            .collect();
         SpecInfo {
             name: spec.to_string(),
             vid,
+            generation: (*(*rel).rd_rel).relnamespace,
             version,
             owner: (*(*rel).rd_rel).relowner,
             natts: (*tupdesc).natts as usize,
+            shape: shape(rel),
             columns,
             sys,
             validator,
@@ -217,6 +280,8 @@ unsafe fn load(rel: pg_sys::Relation, spec: &str, vid: i64) -> SpecInfo {
             insert_history,
             latest_revision,
             lock_live,
+            other_columns,
+            labelled,
         }
     }
 }

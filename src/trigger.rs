@@ -6,14 +6,28 @@
 //! logic in PL/pgSQL costs several times more per transaction (docs/architecture.md).
 //! History rows go straight into the history's heap and indexes; SQL it runs (looking an
 //! id up, or writing history when someone altered the history table) uses saved, fully
-//! qualified plans with the table owner's rights — what `SECURITY DEFINER ... SET
-//! search_path` gives a PL/pgSQL function — while the actor is the invoking role.
+//! qualified plans with the table owner's rights and a pinned `search_path`
+//! (`owner::as_owner`, what `SECURITY DEFINER ... SET search_path` gives a PL/pgSQL
+//! function) while the actor is the invoking role.
+//!
+//! What a write may change (the rule every capability's columns follow):
+//! - the spec's **properties** are the resource: a change of any of them is a revision;
+//! - columns specstar **maintains** (`created_*`, `updated_*` and the internal `_parent`,
+//!   `_op`, `_message`, `_version`) are always set here: values a client sends are ignored,
+//!   so an UPDATE that changes nothing else writes no revision and leaves the row as it was;
+//! - `id` never changes (22023) and `revision` must be the current one (PT409);
+//! - any **other** column (one added to the table by hand) is outside the resource and its
+//!   history: an UPDATE that changes it is refused (22023).
+//!
+//! The operation label of a revision (`rollback`, `restore`, `publish`) comes from which
+//! specstar function is writing (`caller.rs`), never from anything a session can set.
 
 use std::ffi::CStr;
 
 use pgrx::pg_sys::{self, Datum, Oid};
 use pgrx::prelude::*;
 use serde_json::{Map, Value};
+use specstar_core::ddl::history::col;
 use specstar_core::errors::{self, Raise};
 
 use crate::datum_json::{uuid_bytes, uuid_string};
@@ -139,15 +153,28 @@ unsafe fn fire(fcinfo: pg_sys::FunctionCallInfo) -> Result<Datum, Raise> {
     }
 }
 
-/// The spec document of a row: properties only, NULL meaning absent.
-unsafe fn document(info: &SpecInfo, row: &Row) -> Value {
+/// The spec document of a row: properties only, NULL meaning absent. A value that cannot be
+/// the document's — an array that is not one-dimensional from index 1, JSON nested too
+/// deeply — is refused (PT422) naming the property.
+unsafe fn document(info: &SpecInfo, row: &Row) -> Result<Value, Raise> {
     let mut doc = Map::new();
     for c in &info.columns {
-        if let Some(d) = row.get(c.index) {
-            doc.insert(c.name.clone(), unsafe { c.ty.to_json(d) });
+        let Some(d) = row.get(c.index) else { continue };
+        let pointer = format!("/{}", specstar_core::error::pointer_segment(&c.name));
+        let refuse = |keyword: &str, message: String, path: String| {
+            errors::invalid_document(&info.name, &[specstar_core::document::DocError { path, keyword: keyword.into(), message }])
+        };
+        if !unsafe { c.ty.is_plain_array(d) } {
+            return Err(refuse("type", "a one-dimensional array starting at index 1 is expected".into(), pointer));
         }
+        let value = unsafe { c.ty.to_json(d) }.map_err(|e| {
+            let e = specstar_core::json::TooDeep { path: format!("{pointer}{}", e.path), limit: e.limit };
+            let d = specstar_core::document::too_deep(&e);
+            refuse(&d.keyword, d.message, d.path)
+        })?;
+        doc.insert(c.name.clone(), value);
     }
-    Value::Object(doc)
+    Ok(Value::Object(doc))
 }
 
 fn validate(info: &SpecInfo, doc: &Value) -> Result<(), Raise> {
@@ -163,32 +190,29 @@ fn text_opt(s: Option<&str>) -> Option<Datum> {
     s.map(session::text_datum)
 }
 
-/// Runs `f` inside an SPI connection with the rights of `owner` (like SECURITY DEFINER).
-unsafe fn as_owner<R>(owner: Oid, f: impl FnOnce() -> R) -> R {
-    unsafe {
-        let mut user = Oid::INVALID;
-        let mut sec = 0;
-        pg_sys::GetUserIdAndSecContext(&mut user, &mut sec);
+/// Runs `f` connected to SPI with the rights of `owner` and `search_path` pinned.
+unsafe fn with_spi_as_owner<R>(owner: Oid, f: impl FnOnce() -> R) -> R {
+    crate::owner::as_owner(owner, || unsafe {
         if pg_sys::SPI_connect() != pg_sys::SPI_OK_CONNECT as i32 {
             error!("specstar: SPI_connect failed");
         }
-        pg_sys::SetUserIdAndSecContext(owner, sec | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32);
         let r = f();
-        pg_sys::SetUserIdAndSecContext(user, sec);
         pg_sys::SPI_finish();
         r
-    }
+    })
 }
 
 /// One history row, in the column order of the history table.
 struct HistoryRow {
-    values: [Datum; 12],
-    nulls: [bool; 12],
+    values: [Datum; HISTORY_COLUMNS],
+    nulls: [bool; HISTORY_COLUMNS],
 }
+
+const HISTORY_COLUMNS: usize = specstar_core::ddl::history::COLUMNS.len();
 
 impl HistoryRow {
     fn new() -> HistoryRow {
-        HistoryRow { values: [Datum::from(0usize); 12], nulls: [true; 12] }
+        HistoryRow { values: [Datum::from(0usize); HISTORY_COLUMNS], nulls: [true; HISTORY_COLUMNS] }
     }
     fn set(&mut self, i: usize, d: Option<Datum>) {
         if let Some(d) = d {
@@ -211,7 +235,7 @@ unsafe fn insert_history(info: &SpecInfo, rows: &mut [HistoryRow]) {
                 }
                 pg_sys::table_close(hrel, pg_sys::NoLock as pg_sys::LOCKMODE);
             }
-            Some(plan) => as_owner(info.owner, || {
+            Some(plan) => with_spi_as_owner(info.owner, || {
                 // the history's guard trigger lets specstar's own SQL through
                 let flag = pg_sys::SPI_execute(c"SELECT pg_catalog.set_config('specstar.internal_history_write', 'on', true)".as_ptr(), false, 0);
                 if flag != pg_sys::SPI_OK_SELECT as i32 {
@@ -232,20 +256,21 @@ unsafe fn insert_history(info: &SpecInfo, rows: &mut [HistoryRow]) {
 
 /// The superseded revision `old` as a history row closed at `valid_to`.
 unsafe fn superseded(info: &SpecInfo, old: &Row, data: Datum, version: Datum, valid_to: Datum) -> HistoryRow {
+    // the same mapping as specstar_core::ddl::history::superseded
     let s = &info.sys;
     let mut h = HistoryRow::new();
-    h.set(0, old.get(s.id));
-    h.set(1, old.get(s.revision));
-    h.set(2, old.get(s.parent));
-    h.set(3, old.get(s.op));
-    h.set(4, Some(data));
-    h.set(5, Some(version));
-    h.set(6, old.get(s.updated_at));
-    h.set(7, Some(valid_to));
-    h.set(8, old.get(s.updated_by));
-    h.set(9, old.get(s.message));
-    h.set(10, old.get(s.created_at));
-    h.set(11, old.get(s.created_by));
+    h.set(col::ID, old.get(s.id));
+    h.set(col::REVISION, old.get(s.revision));
+    h.set(col::PARENT_REVISION, old.get(s.parent));
+    h.set(col::OP, old.get(s.op));
+    h.set(col::DATA, Some(data));
+    h.set(col::SCHEMA_VERSION, Some(version));
+    h.set(col::VALID_FROM, old.get(s.updated_at));
+    h.set(col::VALID_TO, Some(valid_to));
+    h.set(col::CHANGED_BY, old.get(s.updated_by));
+    h.set(col::MESSAGE, old.get(s.message));
+    h.set(col::CREATED_AT, old.get(s.created_at));
+    h.set(col::CREATED_BY, old.get(s.created_by));
     h
 }
 
@@ -272,7 +297,7 @@ enum Known {
 /// (Under REPEATABLE READ the lock reports the concurrent delete as a serialization failure.)
 unsafe fn look_up(info: &SpecInfo, id: Datum) -> Known {
     unsafe {
-        as_owner(info.owner, || {
+        with_spi_as_owner(info.owner, || {
             let mut args = [id];
             let mut nulls = [b' ' as std::ffi::c_char];
             let rc = pg_sys::SPI_execute_plan(info.lock_live, args.as_mut_ptr(), nulls.as_mut_ptr(), false, 0);
@@ -320,7 +345,7 @@ unsafe fn on_insert(info: &SpecInfo, rel: pg_sys::Relation, tuple: pg_sys::HeapT
     unsafe {
         let row = Row::of(tuple, rel);
         let s = &info.sys;
-        validate(info, &document(info, &row))?;
+        validate(info, &document(info, &row)?)?;
         let mut ch = Changes::new(info.natts);
         let now = pg_sys::GetCurrentTransactionStartTimestamp();
         let actor = session::actor();
@@ -352,7 +377,8 @@ unsafe fn on_insert(info: &SpecInfo, rel: pg_sys::Relation, tuple: pg_sys::HeapT
                 }
                 ch.set(s.parent, None);
                 ch.set(s.revision, Some(Datum::from(given.unwrap_or(1))));
-                ch.set(s.op, Some(session::lasting_text(session::internal_op(&["publish"]).unwrap_or("create"))));
+                let op = if info.writer_op() == Some("publish") { "publish" } else { "create" };
+                ch.set(s.op, Some(session::lasting_text(op)));
                 ch.set(s.created_at, Some(Datum::from(now)));
                 ch.set(s.created_by, Some(actor_text));
                 ch.set(s.updated_at, Some(Datum::from(now)));
@@ -364,7 +390,7 @@ unsafe fn on_insert(info: &SpecInfo, rel: pg_sys::Relation, tuple: pg_sys::HeapT
                         return Err(errors::deleted_meanwhile(&info.name, &id_text(), tomb_revision.into(), r.into()));
                     }
                 }
-                let op = session::internal_op(&["restore", "rollback", "publish"]).unwrap_or("create");
+                let op = info.writer_op().unwrap_or("create");
                 ch.set(s.parent, Some(Datum::from(tomb_revision)));
                 ch.set(s.revision, Some(Datum::from(tomb_revision + 1)));
                 ch.set(s.op, Some(session::lasting_text(op)));
@@ -405,14 +431,21 @@ unsafe fn compressed(data: Datum) -> Datum {
     }
 }
 
-unsafe fn same(info: &SpecInfo, old: &Row, new: &Row) -> bool {
-    info.columns.iter().all(|c| match (old.get(c.index), new.get(c.index)) {
+/// Whether two values of a column are the same (binary image: a change of representation
+/// counts as a change).
+fn same_value(a: Option<Datum>, b: Option<Datum>, ty: &crate::datum_json::ColumnType) -> bool {
+    match (a, b) {
         (None, None) => true,
         (Some(a), Some(b)) => unsafe {
-            pg_sys::ffi::pg_guard_ffi_boundary(|| datum_image_eq(a, b, c.ty.typbyval, c.ty.typlen.into()))
+            pg_sys::ffi::pg_guard_ffi_boundary(|| datum_image_eq(a, b, ty.typbyval, ty.typlen.into()))
         },
         _ => false,
-    })
+    }
+}
+
+/// Whether no property changed.
+fn same(info: &SpecInfo, old: &Row, new: &Row) -> bool {
+    info.columns.iter().all(|c| same_value(old.get(c.index), new.get(c.index), &c.ty))
 }
 
 unsafe fn on_update(info: &SpecInfo, rel: pg_sys::Relation, old_tuple: pg_sys::HeapTuple, new_tuple: pg_sys::HeapTuple) -> Result<Datum, Raise> {
@@ -434,18 +467,25 @@ unsafe fn on_update(info: &SpecInfo, rel: pg_sys::Relation, old_tuple: pg_sys::H
         }
         let req = session::request();
         check_if_match(info, &req, &uuid_string(old_id), old.i64(s.revision))?;
+        if let Some(c) = info.other_columns.iter().find(|c| !same_value(old.get(c.0), new.get(c.0), &c.2)) {
+            return Err(errors::unversioned_column(&info.name, &uuid_string(old_id), &c.1));
+        }
         if same(info, &old, &new) {
-            // nothing changed: no revision, the row stays as it was
+            // no property changed (maintained columns are set here, whatever was sent):
+            // no revision, the row stays as it was
             return Ok(Datum::from(old_tuple));
         }
-        validate(info, &document(info, &new))?;
+        validate(info, &document(info, &new)?)?;
         let now = pg_sys::GetCurrentTransactionStartTimestamp().max(old.i64(s.updated_at).unwrap_or(i64::MIN));
         let data = compressed(jsonb_build::document(info, &old.values, &old.nulls));
         insert_history(info, &mut [superseded(info, &old, data, written_under(info, &old), Datum::from(now))]);
 
         let mut ch = Changes::new(info.natts);
         let revision = old.i32(s.revision).expect("revision is NOT NULL");
-        let op = session::internal_op(&["rollback", "publish"]).unwrap_or("update");
+        let op = match info.writer_op() {
+            Some(op @ ("rollback" | "publish")) => op,
+            _ => "update",
+        };
         ch.set(s.revision, Some(Datum::from(revision + 1)));
         ch.set(s.parent, Some(Datum::from(revision)));
         ch.set(s.op, Some(session::lasting_text(op)));
@@ -471,17 +511,17 @@ unsafe fn on_delete(info: &SpecInfo, rel: pg_sys::Relation, tuple: pg_sys::HeapT
         let last = superseded(info, &old, data, version, Datum::from(now));
         let revision = old.i32(s.revision).expect("revision is NOT NULL");
         let mut tomb = HistoryRow::new();
-        tomb.set(0, old.get(s.id));
-        tomb.set(1, Some(Datum::from(revision + 1)));
-        tomb.set(2, Some(Datum::from(revision)));
-        tomb.set(3, Some(session::lasting_text("delete")));
-        tomb.set(4, Some(data));
-        tomb.set(5, Some(version));
-        tomb.set(6, Some(Datum::from(now)));
-        tomb.set(8, Some(session::text_datum(&session::actor())));
-        tomb.set(9, text_opt(req.message.as_deref()));
-        tomb.set(10, old.get(s.created_at));
-        tomb.set(11, old.get(s.created_by));
+        tomb.set(col::ID, old.get(s.id));
+        tomb.set(col::REVISION, Some(Datum::from(revision + 1)));
+        tomb.set(col::PARENT_REVISION, Some(Datum::from(revision)));
+        tomb.set(col::OP, Some(session::lasting_text("delete")));
+        tomb.set(col::DATA, Some(data));
+        tomb.set(col::SCHEMA_VERSION, Some(version));
+        tomb.set(col::VALID_FROM, Some(Datum::from(now)));
+        tomb.set(col::CHANGED_BY, Some(session::text_datum(&session::actor())));
+        tomb.set(col::MESSAGE, text_opt(req.message.as_deref()));
+        tomb.set(col::CREATED_AT, old.get(s.created_at));
+        tomb.set(col::CREATED_BY, old.get(s.created_by));
         insert_history(info, &mut [last, tomb]);
         Ok(Datum::from(tuple))
     }

@@ -1,18 +1,20 @@
-//! Per-backend cache of compiled spec schemas, keyed by the catalog id of a spec version
-//! (`specstar.spec_versions.vid`, never reused) and by whether it checks a draft (see
-//! `specstar_core::document::draft_schema`), so a schema is compiled once per backend.
+//! Per-backend cache of compiled spec schemas, keyed by the catalog's generation and the id
+//! of a spec version (`specstar.spec_versions.vid`; see spec_info.rs for why the generation)
+//! and by whether it checks a draft (see `specstar_core::document::draft_schema`), so a
+//! schema is compiled once per backend.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use pgrx::pg_sys::Oid;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::{json, Value};
 use specstar_core::document::DocValidator;
 
 thread_local! {
-    static CACHE: RefCell<HashMap<(i64, bool), Rc<DocValidator>>> = RefCell::new(HashMap::new());
+    static CACHE: RefCell<HashMap<(Oid, i64, bool), Rc<DocValidator>>> = RefCell::new(HashMap::new());
 }
 
 pub fn load(vid: i64) -> Result<Rc<DocValidator>, String> {
@@ -20,19 +22,21 @@ pub fn load(vid: i64) -> Result<Rc<DocValidator>, String> {
 }
 
 fn load_for(vid: i64, draft: bool) -> Result<Rc<DocValidator>, String> {
-    if let Some(v) = CACHE.with(|c| c.borrow().get(&(vid, draft)).cloned()) {
+    let key = (crate::spec_info::generation(), vid, draft);
+    if let Some(v) = CACHE.with(|c| c.borrow().get(&key).cloned()) {
         return Ok(v);
     }
-    let schema = Spi::get_one_with_args::<JsonB>(
-        "SELECT schema FROM specstar.spec_versions WHERE vid = $1",
-        &[vid.into()],
-    )
+    let schema = crate::owner::pinned(|| {
+        Spi::get_one_with_args::<JsonB>("SELECT v.schema FROM specstar.spec_versions v WHERE v.vid = $1", &[vid.into()])
+    })
     .ok()
     .flatten()
     .ok_or_else(|| format!("spec version {vid} is not registered"))?;
     let schema = if draft { specstar_core::document::draft_schema(&schema.0) } else { schema.0 };
-    let compiled = Rc::new(DocValidator::compile(&schema)?);
-    CACHE.with(|c| c.borrow_mut().insert((vid, draft), compiled.clone()));
+    // registration compiled it already (specstar_core::model): this fails only for a
+    // catalog written by other means
+    let compiled = Rc::new(DocValidator::compile(&schema).map_err(|e| format!("spec version {vid} does not compile: {e}"))?);
+    CACHE.with(|c| c.borrow_mut().insert(key, compiled.clone()));
     Ok(compiled)
 }
 

@@ -31,6 +31,39 @@ const INLINE_MERGE_MAX_DOCS: u32 = 32 << 10;
 /// Documents per segment when (re)building from the table.
 const BUILD_BATCH: usize = 200_000;
 
+/// The most hits one search returns (`top`); `skip + top` may be at most ten times as much.
+/// Superusers can change it (PGC_SUSET): anonymous callers cannot ask for the whole index.
+static MAX_TOP: pgrx::GucSetting<i32> = pgrx::GucSetting::<i32>::new(1000);
+
+/// Called from `_PG_init`.
+pub fn register_settings() {
+    pgrx::GucRegistry::define_int_guc(
+        c"specstar.search_max_top",
+        c"The most hits one full-text search may return.",
+        c"top may be at most this, and skip + top at most ten times this (22023 beyond). Only superusers can change it.",
+        &MAX_TOP,
+        1,
+        100_000_000,
+        pgrx::GucContext::Suset,
+        pgrx::GucFlags::default(),
+    );
+}
+
+/// `top` (NULL: the most allowed) and `skip` checked against the limits (22023 beyond).
+fn page(top: Option<i32>, skip: Option<i32>) -> (usize, usize) {
+    let max = MAX_TOP.get().max(1) as i64;
+    let top = top.map_or(max, i64::from);
+    let skip = skip.unwrap_or(0) as i64;
+    let hint = format!("Page through the hits with skip; top may be at most {max} and skip + top at most {}.", max * 10);
+    if !(0..=max).contains(&top) {
+        raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("search: top must be between 0 and {max}, not {top}"), &hint, None);
+    }
+    if skip < 0 || skip + top > max * 10 {
+        raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("search: skip must be between 0 and {} for top {top}, not {skip}", max * 10 - top), &hint, None);
+    }
+    (top as usize, skip as usize)
+}
+
 fn fail(what: &str, e: impl std::fmt::Display) -> ! {
     error!("specstar search: {what}: {e}")
 }
@@ -50,8 +83,9 @@ fn uuid_of(s: &str) -> Uuid {
 }
 
 /// The hits of `q` in `spec`, best first: resource id, BM25 score and (when asked) per
-/// searchable field the text with the query's words marked `<b>…</b>`. `top` NULL: every
-/// hit. The caller must have the right to read the spec.
+/// searchable field the text with the query's words marked `<b>…</b>`. `top` NULL: as many
+/// as `specstar.search_max_top` allows.
+/// The caller must have the right to read the spec.
 #[pg_extern(name = "_search_hits", stable, parallel_restricted)]
 fn search_hits(
     spec: &str,
@@ -81,9 +115,8 @@ fn search_hits(
                 let detail = json!({"query": q, "position": e.position}).to_string();
                 raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, e.message, &e.hint, Some(detail))
             });
-            let top = top.map(|t| t.max(0) as usize);
-            let skip = skip.unwrap_or(0).max(0) as usize;
-            let hits = top_hits(searcher, &*query.query, top, skip).unwrap_or_else(|e| fail("searching", e));
+            let (top, skip) = page(top, skip);
+            let hits = top_hits(searcher, &*query.query, Some(top), skip).unwrap_or_else(|e| fail("searching", e));
             (hits, query, config.clone())
         });
         let mut marked = HashMap::new();

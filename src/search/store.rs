@@ -1,5 +1,6 @@
 //! The rows of the search index: every statement search runs against PostgreSQL, prepared
-//! once per backend, and the switch to the rights of the index's owner.
+//! once per backend, and the switch to the rights of the index's owner (`owner::as_owner`:
+//! `search_path` pinned, as every statement here expects).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -14,8 +15,8 @@ use super::fail;
 thread_local! {
     /// Plans of the statements every search or write runs, kept for the backend's life.
     static STMTS: RefCell<HashMap<&'static str, pgrx::spi::OwnedPreparedStatement>> = RefCell::new(HashMap::new());
-    static CONFIGS: RefCell<HashMap<i64, Option<Config>>> = RefCell::new(HashMap::new());
-    static OWNER: RefCell<Option<pg_sys::Oid>> = const { RefCell::new(None) };
+    /// by catalog generation and version id (see spec_info.rs)
+    static CONFIGS: RefCell<HashMap<(pg_sys::Oid, i64), Option<Config>>> = RefCell::new(HashMap::new());
 }
 
 pub(super) const TEXT: PgOid = PgOid::BuiltIn(PgBuiltInOids::TEXTOID);
@@ -49,60 +50,46 @@ pub(super) fn read_one<T: FromDatum + IntoDatum>(sql: &str, args: &[pgrx::datum:
     Spi::connect(|client| client.select(sql, Some(1), args)?.first().get::<T>(1))
 }
 
-pub(super) fn ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
+pub(super) use specstar_core::ddl::sql::ident;
 
-pub(super) fn parse_config(search: &Value) -> Option<Config> {
-    let fields: Vec<String> = search.get("fields")?.as_array()?.iter().filter_map(|f| f.as_str().map(String::from)).collect();
-    let language = Language::parse(search.get("language")?.as_str()?)?;
-    (!fields.is_empty()).then_some(Config { fields, language })
+/// The index configuration of a descriptor's search section.
+pub(super) fn config_from(search: &specstar_core::descriptor::SearchIndex) -> Config {
+    let language = match search.language {
+        specstar_core::options::Language::Simple => Language::Simple,
+        specstar_core::options::Language::English => Language::English,
+    };
+    Config { fields: search.fields.clone(), language }
 }
 
 /// The search config of a spec version (cached: versions never change).
 pub(super) fn config_of(vid: i64) -> Option<Config> {
-    if let Some(c) = CONFIGS.with(|c| c.borrow().get(&vid).cloned()) {
+    let key = (crate::spec_info::generation(), vid);
+    if let Some(c) = CONFIGS.with(|c| c.borrow().get(&key).cloned()) {
         return c;
     }
-    let search = read_one::<JsonB>(
-        "SELECT (SELECT descriptor -> 'search' FROM specstar.spec_versions WHERE vid = $1)",
-        &[vid.into()],
-    )
+    let descriptor = crate::owner::pinned(|| {
+        read_one::<JsonB>("SELECT (SELECT v.descriptor FROM specstar.spec_versions v WHERE v.vid = $1)", &[vid.into()])
+    })
     .unwrap_or_else(|e| fail("reading the spec version", e));
-    let config = search.and_then(|s| parse_config(&s.0));
-    CONFIGS.with(|c| c.borrow_mut().insert(vid, config.clone()));
+    let config = descriptor.and_then(|d| {
+        let d = specstar_core::descriptor::Descriptor::from_json(&d.0).unwrap_or_else(|e| fail("reading the spec version", e));
+        d.search.as_ref().map(config_from)
+    });
+    CONFIGS.with(|c| c.borrow_mut().insert(key, config.clone()));
     config
 }
 
 pub(super) fn current_config(spec: &str) -> Option<Config> {
-    let vid = read_one::<i64>("SELECT (SELECT current_vid FROM specstar.spec WHERE name = $1)", &[spec.into()])
+    let vid = crate::owner::pinned(|| read_one::<i64>("SELECT (SELECT s.current_vid FROM specstar.spec s WHERE s.name = $1)", &[spec.into()]))
         .unwrap_or_else(|e| fail("reading the spec", e))?;
     config_of(vid)
 }
 
-pub(super) fn owner() -> pg_sys::Oid {
-    OWNER.with(|o| *o.borrow()).unwrap_or_else(|| {
-        let oid = read_one::<pg_sys::Oid>("SELECT relowner FROM pg_catalog.pg_class WHERE oid = 'specstar.search_segment'::regclass", &[])
-            .unwrap_or_else(|e| fail("finding the index owner", e))
-            .unwrap_or_else(|| fail("finding the index owner", "specstar.search_segment is missing"));
-        OWNER.with(|o| *o.borrow_mut() = Some(oid));
-        oid
-    })
-}
-
 /// Runs `f` with the rights of the owner of specstar's search table (it is granted to nobody:
-/// segments hold every indexed word). Callers check the user's own rights first. An error
-/// inside `f` aborts the (sub)transaction, which restores the user as well.
+/// segments hold every indexed word), `search_path` pinned. Callers check the user's own
+/// rights first.
 pub(super) fn as_index_owner<R>(f: impl FnOnce() -> R) -> R {
-    let owner = owner();
-    let (mut user, mut context) = (pg_sys::Oid::INVALID, 0);
-    unsafe {
-        pg_sys::GetUserIdAndSecContext(&mut user, &mut context);
-        pg_sys::SetUserIdAndSecContext(owner, context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32);
-    }
-    let out = f();
-    unsafe { pg_sys::SetUserIdAndSecContext(user, context) };
-    out
+    crate::owner::as_owner(crate::owner::extension_owner(), f)
 }
 
 /// What one call needs to know about a spec's index, read in one statement (so in one

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.error
 import urllib.request
 
@@ -81,6 +82,17 @@ class Server:
 
     def url(self, path):
         return f"http://127.0.0.1:{self.port}{path}"
+
+    def wait_for(self, *paths, auth=None, timeout=15):
+        """Waits until PostgREST's schema cache serves every path (after a registration)."""
+        deadline = time.time() + timeout
+        while True:
+            r = self.request("GET", "/", headers={"Accept": "application/openapi+json"}, auth=auth)
+            if r.status == 200 and set(paths) <= set(r.json["paths"]):
+                return
+            if time.time() > deadline:
+                raise RuntimeError(f"PostgREST does not serve {paths} after {timeout} s")
+            time.sleep(0.2)
 
     def check_responses(self, test):
         """Fails `test` if any response so far was a 5xx or carried a Rust backtrace (each

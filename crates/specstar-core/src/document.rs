@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::pointer_segment;
+use crate::json;
 
 /// At most this many errors are reported for one document.
 pub const MAX_ERRORS: usize = 20;
@@ -19,6 +20,15 @@ pub struct DocError {
     /// The JSON Schema keyword that failed.
     pub keyword: String,
     pub message: String,
+}
+
+/// The error of a document nested too deeply (see [`json::MAX_DEPTH`]).
+pub fn too_deep(e: &json::TooDeep) -> DocError {
+    DocError {
+        path: e.path.clone(),
+        keyword: "maxDepth".into(),
+        message: format!("nested deeper than {} levels (specstar keeps documents up to {} levels deep)", e.limit, e.limit),
+    }
 }
 
 /// Top-level keywords a draft need not satisfy yet: a draft is checked for types and
@@ -34,22 +44,44 @@ pub fn draft_schema(schema: &Value) -> Value {
     }
 }
 
+/// Why a schema does not compile, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompileError {
+    pub path: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for CompileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", if self.path.is_empty() { "/" } else { &self.path }, self.message)
+    }
+}
+
 /// A compiled spec schema.
 pub struct DocValidator {
     inner: jsonschema::Validator,
 }
 
 impl DocValidator {
-    pub fn compile(schema: &Value) -> Result<DocValidator, String> {
+    /// Compiles a schema (nested at most [`json::MAX_DEPTH`] levels); an error names the
+    /// keyword (a JSON pointer into the schema) that cannot be compiled.
+    pub fn compile(schema: &Value) -> Result<DocValidator, CompileError> {
+        json::check_depth(schema, json::MAX_DEPTH)
+            .map_err(|e| CompileError { message: format!("the schema is {e}"), path: e.path })?;
         jsonschema::options()
             .should_validate_formats(true)
             .build(schema)
             .map(|inner| DocValidator { inner })
-            .map_err(|e| e.to_string())
+            .map_err(|e| CompileError { path: e.instance_path().as_str().to_string(), message: e.masked_with(json::quote(e.instance())).to_string() })
     }
 
-    /// Every error (up to [`MAX_ERRORS`]); empty when the document is valid.
+    /// Every error (up to [`MAX_ERRORS`]); empty when the document is valid. A document
+    /// nested deeper than [`json::MAX_DEPTH`] gets one error (keyword `maxDepth`) and is not
+    /// looked at further; values are quoted at most [`json::QUOTE_CHARS`] long.
     pub fn errors(&self, doc: &Value) -> Vec<DocError> {
+        if let Err(e) = json::check_depth(doc, json::MAX_DEPTH) {
+            return vec![too_deep(&e)];
+        }
         if self.inner.is_valid(doc) {
             return Vec::new();
         }
@@ -64,7 +96,10 @@ impl DocValidator {
                         path.push_str(&pointer_segment(p));
                     }
                 }
-                DocError { path, keyword: e.kind().keyword().to_string(), message: e.to_string() }
+                let full = e.instance().to_string();
+                let short = json::quote(e.instance());
+                let message = if short == full { e.to_string() } else { e.masked_with(short).to_string() };
+                DocError { path, keyword: e.kind().keyword().to_string(), message }
             })
             .collect()
     }
@@ -131,6 +166,29 @@ mod tests {
         let v = DocValidator::compile(&json!({"type": "array", "items": {"type": "string"}})).unwrap();
         let doc = Value::Array((0..100).map(|i| json!(i)).collect());
         assert_eq!(v.errors(&doc).len(), MAX_ERRORS);
+    }
+
+    #[test]
+    fn deep_documents_are_refused_before_validation() {
+        let mut doc = json!("x");
+        for _ in 0..json::MAX_DEPTH {
+            doc = json!({ "n": doc });
+        }
+        let deep = json!({ "title": "x", "tags": [doc] });
+        let e = v().errors(&deep);
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].keyword, "maxDepth");
+        assert!(e[0].path.starts_with("/tags/0/n/n"), "{}", e[0].path);
+    }
+
+    #[test]
+    fn long_values_are_quoted_short() {
+        let v = DocValidator::compile(&json!({"properties": {"s": {"type": "string", "maxLength": 3}}})).unwrap();
+        let e = v.errors(&json!({"s": "y".repeat(50_000)}));
+        assert!(e[0].message.len() < 200, "{}", e[0].message);
+        assert!(e[0].message.contains("(50000 characters)") && e[0].message.contains("longer than 3"), "{}", e[0].message);
+        // short values read as before
+        assert_eq!(v.errors(&json!({"s": "abcd"}))[0].message, "\"abcd\" is longer than 3 characters");
     }
 
     #[test]

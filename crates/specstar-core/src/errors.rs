@@ -1,10 +1,25 @@
 //! The errors specstar raises, composed in one place so the Rust trigger and the PL/pgSQL
-//! functions word them identically. Each carries its SQLSTATE (see docs/errors.md).
+//! functions word them identically, and the catalogue of every SQLSTATE specstar raises
+//! (docs/errors.md has a row for each; `tests/error_catalogue.rs` checks both ways).
 
 use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::document::DocError;
+
+/// Every SQLSTATE specstar raises itself (in Rust, in `sql/`, or in generated SQL), with
+/// the HTTP status PostgREST answers it with.
+pub const CATALOGUE: &[(&str, &str)] = &[
+    ("PT422", "422: a document fails its spec"),
+    ("PT409", "409: a stale revision, a draft whose base moved, a spec change that needs migrating"),
+    ("PT404", "404: an unknown spec, resource, revision or draft"),
+    ("22023", "400: an invalid spec, option, argument, query or header"),
+    ("22000", "400: a migrate chain returned something other than a JSON object"),
+    ("42501", "401/403: not allowed"),
+    ("42704", "400: an unknown spec given to an internal search function"),
+    ("25001", "400: search maintenance inside a REPEATABLE READ transaction"),
+    ("PGRST", "the status PostgREST is told (405 for writes to a revision view)"),
+];
 
 /// An error to raise: SQLSTATE, message, detail and hint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -25,7 +40,8 @@ pub fn invalid_document(spec: &str, errors: &[DocError]) -> Raise {
 /// PT422 for a document named by `subject` (a draft, a migrated document) of `spec`.
 pub fn invalid_subject(spec: &str, subject: &str, errors: &[DocError]) -> Raise {
     let first = &errors[0];
-    let path = if first.path.is_empty() { "/" } else { first.path.as_str() };
+    // (DETAIL carries the full pointers; the message and hint quote it short)
+    let path = if first.path.is_empty() { "/".to_string() } else { crate::json::shorten(&first.path, crate::json::QUOTE_CHARS) };
     Raise {
         sqlstate: "PT422",
         message: format!("{subject} is invalid at {path}: {}", first.message),
@@ -77,7 +93,10 @@ pub fn deleted_meanwhile(spec: &str, id: &str, tombstone: i64, given: i64) -> Ra
 pub fn bad_if_match(value: &str) -> Raise {
     Raise {
         sqlstate: "22023",
-        message: format!("If-Match {value:?} is not a revision: use \"n\" (the revision you read), a list of them, or *"),
+        message: format!(
+            "If-Match {:?} is not a revision: use \"n\" (the revision you read), a list of them, or *",
+            crate::json::shorten(value, crate::json::QUOTE_CHARS)
+        ),
         detail: None,
         hint: Some("Send back the revision of the resource you read, e.g. If-Match: \"3\".".into()),
     }
@@ -100,6 +119,19 @@ pub fn id_immutable(spec: &str, id: &str) -> Raise {
         message: format!("{spec} {id}: id cannot change"),
         detail: None,
         hint: Some("Create a new resource instead of changing the id.".into()),
+    }
+}
+
+/// 22023: an UPDATE changes a column that is neither a property of the spec nor one
+/// specstar maintains (one added to the table by hand): it has no place in the history.
+pub fn unversioned_column(spec: &str, id: &str, column: &str) -> Raise {
+    Raise {
+        sqlstate: "22023",
+        message: format!("{spec} {id}: column {column} is not a property of spec {spec} and cannot be changed"),
+        detail: None,
+        hint: Some(format!(
+            "Only the spec's properties are versioned: add {column} to the spec (a new version) or keep it in a table of its own."
+        )),
     }
 }
 

@@ -10,10 +10,10 @@
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use crate::ddl::{self, storage, Objects};
+use crate::ddl::sql::{ident, literal};
+use crate::ddl::{self, history, storage, Objects};
 use crate::error::pointer_segment;
 use crate::model::SpecModel;
-use crate::names::{ident, literal};
 
 /// Keywords that describe a property without constraining its values.
 const ANNOTATIONS: &[&str] = &[
@@ -203,7 +203,8 @@ pub fn evolution(old: &SpecModel, new: &SpecModel) -> Evolution {
 /// the changes found, the old behaviour to drop, the storage statements around rewriting
 /// the data, the two UPDATEs that write migrated documents (from `pg_temp.specstar_migrated`,
 /// `(id, revision, data, ...)`, and `pg_temp.specstar_migrated_drafts`, `(id, data)`; `$1` is
-/// the revision message), and the new behaviour.
+/// the revision message), the INSERT that moves the superseded revisions into the history,
+/// and the new behaviour.
 pub fn plan(old: &SpecModel, new: &SpecModel, new_ddl: &ddl::Ddl) -> Value {
     let e = evolution(old, new);
     let (o, n) = (Objects::new(&old.name, &old.api_schema), Objects::new(&new.name, &new.api_schema));
@@ -238,6 +239,12 @@ pub fn plan(old: &SpecModel, new: &SpecModel, new_ddl: &ddl::Ddl) -> Value {
         "removed": e.removed,
         "drop_behaviour": drop_behaviour,
         "before": e.before,
+        "copy_history": format!(
+            "INSERT INTO {} ({}) SELECT {} FROM pg_temp.specstar_migrated m",
+            n.history,
+            history::column_list(),
+            history::superseded("m", "m.old_data", "greatest(pg_catalog.now(), m.updated_at)")
+        ),
         "rewrite_live": format!("UPDATE {} AS t SET {} {} WHERE t.id = m.id", n.table, live_set.join(", "), from("specstar_migrated")),
         "rewrite_drafts": format!("UPDATE {} AS t SET {} {} WHERE t.id = m.id", n.draft, draft_set.join(", "), from("specstar_migrated_drafts")),
         "after": e.after,

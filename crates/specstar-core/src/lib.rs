@@ -3,11 +3,13 @@
 //! crate is a thin pgrx layer over this.
 
 pub mod ddl;
+pub mod descriptor;
 pub mod document;
 pub mod error;
-pub mod if_match;
 pub mod errors;
 pub mod evolve;
+pub mod if_match;
+pub mod json;
 pub mod model;
 pub mod names;
 pub mod options;
@@ -88,7 +90,7 @@ mod tests {
         assert!(out.get("create").is_none());
         let rewrite = e["rewrite_live"].as_str().unwrap();
         assert!(rewrite.contains("\"n\" = d.\"n\""), "{rewrite}");
-        assert!(rewrite.contains("jsonb_to_record(m.data) AS d(\"n\" text, \"title\" text)"), "{rewrite}");
+        assert!(rewrite.contains("jsonb_to_record(m.data) AS d(\"n\" pg_catalog.text, \"title\" pg_catalog.text)"), "{rewrite}");
         assert!(rewrite.contains("_version = '2'"), "{rewrite}");
         // the old behaviour is dropped, the new one names the new version id
         assert!(e["drop_behaviour"].as_array().unwrap().iter().any(|s| s == "DROP VIEW \"api\".\"a\""));

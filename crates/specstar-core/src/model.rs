@@ -4,7 +4,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::document::{draft_schema, DocValidator};
 use crate::error::{pointer_segment, SpecError};
+use crate::json;
 use crate::names;
 use crate::options::SpecOptions;
 
@@ -58,14 +60,58 @@ impl ColumnType {
     }
 }
 
+impl ColumnType {
+    /// The type as a body parsed under the caller's `search_path` must name it (see
+    /// `ddl::sql`): `pg_catalog.text`, `pg_catalog.int8[]`.
+    pub fn qualified_sql(self) -> String {
+        let q = |s: Scalar| match s {
+            Scalar::Text => "pg_catalog.text",
+            Scalar::Timestamptz => "pg_catalog.timestamptz",
+            Scalar::Date => "pg_catalog.date",
+            Scalar::Uuid => "pg_catalog.uuid",
+            Scalar::Bigint => "pg_catalog.int8",
+            Scalar::Numeric => "pg_catalog.numeric",
+            Scalar::Boolean => "pg_catalog.bool",
+        };
+        match self {
+            ColumnType::Scalar(s) => q(s).to_string(),
+            ColumnType::Array(s) => format!("{}[]", q(s)),
+            ColumnType::Jsonb => "pg_catalog.jsonb".to_string(),
+        }
+    }
+
+    /// Reads [`ColumnType::sql`] back.
+    pub fn parse(sql: &str) -> Option<ColumnType> {
+        if sql == "jsonb" {
+            return Some(ColumnType::Jsonb);
+        }
+        let scalars = [
+            Scalar::Text, Scalar::Timestamptz, Scalar::Date, Scalar::Uuid, Scalar::Bigint, Scalar::Numeric, Scalar::Boolean,
+        ];
+        let (name, array) = match sql.strip_suffix("[]") {
+            Some(n) => (n, true),
+            None => (sql, false),
+        };
+        let s = scalars.into_iter().find(|s| s.sql() == name)?;
+        Some(if array { ColumnType::Array(s) } else { ColumnType::Scalar(s) })
+    }
+}
+
 impl Serialize for ColumnType {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.sql())
     }
 }
 
+impl<'de> Deserialize<'de> for ColumnType {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        ColumnType::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("unknown column type {s}")))
+    }
+}
+
 /// What happens to a referencing resource when the referenced one is deleted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OnDelete {
     Restrict,
@@ -84,14 +130,14 @@ impl OnDelete {
 }
 
 /// `x-ref`: a foreign key to another spec's `id`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reference {
     pub spec: String,
     pub on_delete: OnDelete,
 }
 
 /// One property and its column.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Property {
     pub name: String,
     #[serde(rename = "type")]
@@ -249,7 +295,7 @@ fn bool_keyword(obj: &Map<String, Value>, key: &str, base: &str, errors: &mut Ve
         Some(other) => {
             errors.push(SpecError::new(
                 format!("{base}/{key}"),
-                format!("{base}/{key}: must be true or false, not {other}"),
+                format!("{base}/{key}: must be true or false, not {}", json::quote(other)),
                 format!("Write \"{key}\": true to enable it."),
             ));
             false
@@ -275,6 +321,15 @@ impl SpecModel {
             errors.push(SpecError::new("/", "/: the spec must be a JSON object", HINT_SCHEMA));
             return Err(errors);
         };
+        // every check below walks the schema recursively
+        if let Err(e) = json::check_depth(schema, json::MAX_DEPTH) {
+            errors.push(SpecError::new(
+                e.path.clone(),
+                format!("the spec is {e}"),
+                "Flatten the schema: use \"$defs\" and \"$ref\" for deep structures.",
+            ));
+            return Err(errors);
+        }
         let meta = meta_errors(schema);
         if !meta.is_empty() {
             errors.extend(meta);
@@ -360,6 +415,9 @@ impl SpecModel {
             Some(r) => (r.read, r.write),
             None => (ctx.read_roles.clone(), ctx.write_roles.clone()),
         };
+        if errors.is_empty() {
+            compile_errors(schema, &mut errors);
+        }
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -448,7 +506,7 @@ impl SpecModel {
                     Some(other) => {
                         errors.push(SpecError::new(
                             format!("{base}/x-on-delete"),
-                            format!("{base}/x-on-delete: {other} is not one of \"restrict\", \"cascade\", \"set_null\""),
+                            format!("{base}/x-on-delete: {} is not one of \"restrict\", \"cascade\", \"set_null\"", json::quote(other)),
                             "Use \"restrict\" (default), \"cascade\" or \"set_null\".",
                         ));
                         OnDelete::Restrict
@@ -459,7 +517,7 @@ impl SpecModel {
             Some(other) => {
                 errors.push(SpecError::new(
                     format!("{base}/x-ref"),
-                    format!("{base}/x-ref: must be the name of a spec, not {other}"),
+                    format!("{base}/x-ref: must be the name of a spec, not {}", json::quote(other)),
                     "Write \"x-ref\": \"author\" to reference the spec author.",
                 ));
             }
@@ -496,6 +554,22 @@ impl SpecModel {
     }
 }
 
+/// Every write is validated against the spec and every draft against its relaxed form:
+/// both must compile now, not fail on the first write (a bad `pattern`, a `$ref` to another
+/// document, a number no validator can hold).
+fn compile_errors(schema: &Value, errors: &mut Vec<SpecError>) {
+    for s in [schema.clone(), draft_schema(schema)] {
+        if let Err(e) = DocValidator::compile(&s) {
+            errors.push(SpecError::new(
+                e.path.clone(),
+                format!("{}: {}", if e.path.is_empty() { "/" } else { e.path.as_str() }, e.message),
+                "Fix the keyword so that the schema compiles: patterns must be valid regular expressions, $ref may only point inside the spec, numbers must fit in 64 bits.",
+            ));
+            return;
+        }
+    }
+}
+
 /// A default must be valid against the spec and representable in its column.
 fn check_default(pname: &str, value: &Value, ty: ColumnType, whole: &Value, errors: &mut Vec<SpecError>) {
     let path = format!("{}/default", prop_path(pname));
@@ -507,7 +581,7 @@ fn check_default(pname: &str, value: &Value, ty: ColumnType, whole: &Value, erro
             if at == prefix || at.starts_with(&format!("{prefix}/")) {
                 errors.push(SpecError::new(
                     path.clone(),
-                    format!("{path}: the default {value} does not satisfy the property's schema: {e}"),
+                    format!("{path}: the default {} does not satisfy the property's schema: {}", json::quote(value), e.masked_with(json::quote(e.instance()))),
                     "Give a default that the property itself accepts.",
                 ));
                 return;
@@ -678,6 +752,37 @@ mod tests {
             vec!["/properties/s/default"]
         );
         assert!(build(json!({"type": "object", "properties": {"t": {"type": "array", "items": {"type": "string"}, "default": ["x"]}}})).is_ok());
+    }
+
+    #[test]
+    fn specs_that_cannot_compile_are_refused() {
+        let p = |prop: Value| err_paths(json!({"type": "object", "properties": {"a": prop}}));
+        assert_eq!(p(json!({"type": "string", "pattern": "(unclosed"})), vec!["/properties/a/pattern"]);
+        for remote in ["http://example.com/schema.json", "file:///etc/passwd"] {
+            let e = build(json!({"type": "object", "properties": {"a": {"$ref": remote}}})).unwrap_err();
+            assert!(e[0].message.contains(remote), "{}", e[0].message);
+        }
+        let huge: Value = serde_json::from_str(r#"{"type": "string", "maxLength": 1e400}"#).unwrap();
+        assert!(!p(huge).is_empty());
+        // a $ref inside the spec is fine
+        assert!(build(json!({"type": "object", "$defs": {"t": {"type": "string"}}, "properties": {"a": {"$ref": "#/$defs/t"}}})).is_ok());
+        // so is deep nesting up to the limit, and not beyond
+        let mut deep = json!({"type": "string"});
+        for _ in 0..json::MAX_DEPTH {
+            deep = json!({"type": "array", "items": deep});
+        }
+        let e = build(json!({"type": "object", "properties": {"a": deep}})).unwrap_err();
+        assert!(e[0].message.contains("nested deeper than 100 levels"), "{}", e[0].message);
+    }
+
+    #[test]
+    fn reserved_names_are_named() {
+        for name in ["base_revision", "score", "highlights"] {
+            let mut props = Map::new();
+            props.insert(name.to_string(), json!({"type": "string"}));
+            let e = build(json!({"type": "object", "properties": props})).unwrap_err();
+            assert!(e[0].message.contains(&format!("\"{name}\" is reserved")), "{}", e[0].message);
+        }
     }
 
     #[test]

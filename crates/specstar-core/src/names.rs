@@ -1,8 +1,5 @@
-//! Naming rules for specs and properties, and SQL quoting.
-//!
-//! Every identifier that reaches generated SQL passes through [`ident`], every string
-//! constant through [`literal`]; the rules below keep names portable between SQL,
-//! PostgREST URLs and GraphQL.
+//! Naming rules for specs and properties; the rules keep names portable between SQL,
+//! PostgREST URLs and GraphQL. (Quoting is `ddl::sql`'s job.)
 
 /// Column names every spec table already has; a property may not use them.
 pub const RESERVED_COLUMNS: &[&str] = &[
@@ -12,6 +9,14 @@ pub const RESERVED_COLUMNS: &[&str] = &[
     "created_by",
     "updated_at",
     "updated_by",
+];
+
+/// Names the generated API uses beside a spec's properties, with where: a property of the
+/// same name would collide with them.
+pub const RESERVED_NAMES: &[(&str, &str)] = &[
+    ("base_revision", "<spec>_draft has a column base_revision"),
+    ("score", "<spec>_search returns a column score"),
+    ("highlights", "<spec>_search returns a column highlights"),
 ];
 
 /// PostgreSQL system columns: a table cannot have a column with these names.
@@ -66,6 +71,9 @@ pub fn check_property_name(name: &str) -> Result<(), NameError> {
             "Remove the property (specstar maintains it) or rename it.",
         ));
     }
+    if let Some((_, why)) = RESERVED_NAMES.iter().find(|(n, _)| *n == name) {
+        return Err(err(format!("property \"{name}\" is reserved: {why}"), "Rename the property."));
+    }
     if SYSTEM_COLUMNS.contains(&name.to_ascii_lowercase().as_str()) {
         return Err(err(
             format!("property \"{name}\" is a PostgreSQL system column name"),
@@ -111,21 +119,6 @@ pub fn relation_names(spec: &str) -> Vec<String> {
         .collect()
 }
 
-/// A double-quoted SQL identifier.
-pub fn ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-/// A single-quoted SQL string constant (standard_conforming_strings is on since 9.1).
-pub fn literal(value: &str) -> String {
-    format!("'{}'", value.replace('\'', "''"))
-}
-
-/// `schema.name`, both quoted.
-pub fn qualified(schema: &str, name: &str) -> String {
-    format!("{}.{}", ident(schema), ident(name))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,7 +139,7 @@ mod tests {
         for ok in ["title", "firstName", "a1", "x_y"] {
             assert!(check_property_name(ok).is_ok(), "{ok}");
         }
-        for bad in ["id", "revision", "created_at", "updated_by", "_secret", "xmin", "CTID", "1a", "a-b", "a b", ""] {
+        for bad in ["id", "revision", "created_at", "updated_by", "_secret", "xmin", "CTID", "1a", "a-b", "a b", "", "base_revision", "score", "highlights"] {
             assert!(check_property_name(bad).is_err(), "{bad} should be refused");
         }
         let e = check_property_name("revision").unwrap_err();
@@ -163,10 +156,7 @@ mod tests {
     }
 
     #[test]
-    fn quoting() {
-        assert_eq!(ident("a\"b"), "\"a\"\"b\"");
-        assert_eq!(literal("it's"), "'it''s'");
-        assert_eq!(qualified("api", "article"), "\"api\".\"article\"");
+    fn relations() {
         assert_eq!(relation_names("a"), vec!["a", "a_revision", "a_draft"]);
     }
 }

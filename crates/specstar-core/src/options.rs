@@ -59,7 +59,7 @@ pub struct SearchOptions {
 }
 
 /// Analyzers available to the search index.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Language {
     /// Lower-cased words, no stemming.
@@ -97,7 +97,7 @@ impl SpecOptions {
             other => {
                 return Err(vec![SpecError::new(
                     "/options",
-                    format!("/options: must be a JSON object, not {other}"),
+                    format!("/options: must be a JSON object, not {}", crate::json::quote(other)),
                     "Pass options such as '{\"version\": \"1\"}' (see SELECT specstar.options_schema()).",
                 )])
             }

@@ -4,6 +4,8 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::json;
+
 /// Why a patch could not be applied.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -26,29 +28,58 @@ pub struct PatchFailure {
     pub message: String,
 }
 
-/// The RFC 6902 patch that turns `from` into `to`.
-pub fn diff(from: &Value, to: &Value) -> Value {
-    serde_json::to_value(json_patch::diff(from, to)).expect("a patch serializes")
+/// Patches with more operations are refused.
+pub const MAX_OPERATIONS: usize = 1000;
+
+/// A patch may not make a document larger than this (its JSON text, roughly): `copy`
+/// operations can double a document each, so a short patch could otherwise ask for
+/// unbounded memory.
+pub const MAX_RESULT_BYTES: usize = 64 << 20;
+
+/// The RFC 6902 patch that turns `from` into `to` (both nested at most
+/// [`json::MAX_DEPTH`] levels: the diff recurses).
+pub fn diff(from: &Value, to: &Value) -> Result<Value, json::TooDeep> {
+    json::check_depth(from, json::MAX_DEPTH)?;
+    json::check_depth(to, json::MAX_DEPTH)?;
+    Ok(serde_json::to_value(json_patch::diff(from, to)).expect("a patch serializes"))
+}
+
+fn invalid(message: String) -> PatchFailure {
+    PatchFailure { kind: PatchFailureKind::Invalid, operation: None, path: None, message }
 }
 
 /// Apply `patch` to `doc`; the document is untouched when any operation fails.
 pub fn apply(doc: &Value, patch: &Value) -> Result<Value, PatchFailure> {
-    let ops: json_patch::Patch = serde_json::from_value(patch.clone()).map_err(|e| PatchFailure {
-        kind: PatchFailureKind::Invalid,
-        operation: None,
-        path: None,
-        message: format!("not an RFC 6902 JSON Patch: {e}"),
-    })?;
+    json::check_depth(patch, json::MAX_DEPTH).map_err(|e| invalid(format!("the patch is {e}")))?;
+    json::check_depth(doc, json::MAX_DEPTH).map_err(|e| invalid(format!("the document is {e}")))?;
+    if patch.as_array().is_some_and(|ops| ops.len() > MAX_OPERATIONS) {
+        return Err(invalid(format!("a patch may have at most {MAX_OPERATIONS} operations")));
+    }
+    let ops: json_patch::Patch = serde_json::from_value(patch.clone())
+        .map_err(|e| invalid(format!("not an RFC 6902 JSON Patch: {e}")))?;
     let mut out = doc.clone();
-    json_patch::patch(&mut out, &ops).map_err(|e| PatchFailure {
-        kind: match e.kind {
-            json_patch::PatchErrorKind::TestFailed => PatchFailureKind::TestFailed,
-            _ => PatchFailureKind::Conflict,
-        },
-        operation: Some(e.operation),
-        path: Some(e.path.to_string()),
-        message: format!("operation {} ({}) failed: {}", e.operation, e.path, e.kind),
-    })?;
+    // one operation at a time, so that growth is checked after each copy
+    for (i, op) in ops.0.into_iter().enumerate() {
+        let copies = matches!(op, json_patch::PatchOperation::Copy(_));
+        json_patch::patch(&mut out, &[op]).map_err(|e| PatchFailure {
+            kind: match e.kind {
+                json_patch::PatchErrorKind::TestFailed => PatchFailureKind::TestFailed,
+                _ => PatchFailureKind::Conflict,
+            },
+            operation: Some(i),
+            path: Some(e.path.to_string()),
+            message: format!("operation {i} ({}) failed: {}", e.path, e.kind),
+        })?;
+        if copies && json::approx_size(&out) > MAX_RESULT_BYTES {
+            return Err(PatchFailure {
+                kind: PatchFailureKind::Invalid,
+                operation: Some(i),
+                path: None,
+                message: format!("operation {i} makes the document larger than {} MB", MAX_RESULT_BYTES >> 20),
+            });
+        }
+    }
+    json::check_depth(&out, json::MAX_DEPTH).map_err(|e| invalid(format!("the patched document is {e}")))?;
     Ok(out)
 }
 
@@ -61,9 +92,9 @@ mod tests {
     fn diff_round_trips() {
         let a = json!({"title": "a", "tags": ["x"], "views": 1});
         let b = json!({"title": "b", "tags": ["x", "y"]});
-        let p = diff(&a, &b);
+        let p = diff(&a, &b).unwrap();
         assert_eq!(apply(&a, &p).unwrap(), b);
-        assert_eq!(diff(&a, &a), json!([]));
+        assert_eq!(diff(&a, &a).unwrap(), json!([]));
         assert!(p.as_array().unwrap().iter().any(|op| op["op"] == "remove" && op["path"] == "/views"));
     }
 
@@ -81,6 +112,37 @@ mod tests {
         assert_eq!(f.kind, PatchFailureKind::TestFailed);
         assert_eq!(f.operation, Some(1));
         assert_eq!(f.path.as_deref(), Some("/title"));
+    }
+
+    #[test]
+    fn copies_cannot_blow_up_a_document() {
+        let doc = json!({"a": "x".repeat(1 << 20)});
+        let ops: Vec<Value> = (0..70).map(|i| json!({"op": "copy", "from": "", "path": format!("/k{i}")})).collect();
+        let f = apply(&doc, &Value::Array(ops)).err().expect("the copies double the document");
+        assert_eq!(f.kind, PatchFailureKind::Invalid);
+        assert!(f.message.contains("larger than 64 MB"), "{}", f.message);
+        let many: Vec<Value> = (0..=MAX_OPERATIONS).map(|_| json!({"op": "test", "path": "/a", "value": 1})).collect();
+        assert_eq!(apply(&doc, &Value::Array(many)).unwrap_err().kind, PatchFailureKind::Invalid);
+    }
+
+    #[test]
+    fn deep_patches_and_documents_are_refused() {
+        let mut deep = json!(1);
+        for _ in 0..=json::MAX_DEPTH {
+            deep = json!([deep]);
+        }
+        let f = apply(&json!({}), &json!([{"op": "add", "path": "/x", "value": deep}])).err().expect("too deep");
+        assert_eq!(f.kind, PatchFailureKind::Invalid);
+        assert!(f.message.starts_with("the patch is nested deeper than"), "{}", f.message);
+        assert!(diff(&json!({"x": deep}), &json!({})).is_err());
+        // a patch that nests a shallow document too deeply
+        let mut half = json!(1);
+        for _ in 0..60 {
+            half = json!([half]);
+        }
+        let path = format!("/a{}", "/0".repeat(50));
+        let f = apply(&json!({"a": half.clone()}), &json!([{"op": "add", "path": path, "value": half}])).err().expect("too deep");
+        assert!(f.message.starts_with("the patched document is nested deeper"), "{}", f.message);
     }
 
     #[test]

@@ -125,6 +125,17 @@ SELECT * FROM specstar.search('plain', 'fox');
 -- readers of the spec may search; others may not, and cannot read the index tables
 SET ROLE regress_note_reader;
 SELECT title FROM api.note_search('dog');
+-- a reader of one spec may call the search functions, but not search another spec
+RESET ROLE;
+SELECT specstar.register_spec('hidden', '{"type": "object", "properties": {"t": {"type": "string", "x-search": true}}}') ->> 'search' IS NOT NULL AS searchable;
+SET ROLE regress_note_reader;
+SELECT * FROM specstar.search('hidden', 'dog');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM specstar._search_hits('hidden', 'dog', 10, 0, false);
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+SELECT specstar.drop_spec('hidden');
+-- a role no spec grants anything may not even call them
 SET ROLE regress_stranger;
 SELECT * FROM specstar.search('note', 'dog');
 \echo :LAST_ERROR_SQLSTATE

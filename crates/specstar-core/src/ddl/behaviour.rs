@@ -3,9 +3,9 @@
 //! evolving spec drops it ([`drop`]) and creates it again ([`create`]) around altering its
 //! storage.
 
-use super::{assignments, cols, coldefs, dedup, doc_expr, render, Objects, DATA_SCHEMA};
-use crate::model::{Property, SpecModel};
-use crate::names::{ident, literal};
+use super::sql::{ident, literal, render};
+use super::{assignments, cols, coldefs, doc_expr, history, Function, Objects};
+use crate::model::{ColumnType, Property, SpecModel};
 
 fn column_comment(p: &Property) -> Option<String> {
     match (&p.title, &p.description) {
@@ -34,13 +34,15 @@ pub fn create(m: &SpecModel, o: &Objects, vid: i64, as_is: &[String]) -> Vec<Str
     let props = &m.properties;
     let spec_lit = literal(&m.name);
     let as_is_list = std::iter::once(&m.version).chain(as_is.iter().filter(|v| **v != m.version)).map(|v| literal(v)).collect::<Vec<_>>().join(", ");
+    let as_is_list = format!("ARRAY[{as_is_list}]::pg_catalog.text[]");
     let vid_s = vid.to_string();
     let with_cols = |prefix: &str| if props.is_empty() { String::new() } else { format!("{}, ", cols(props, prefix)) };
     let live_row = format!("t.id, {}t.revision, t.created_at, t.created_by, t.updated_at, t.updated_by", with_cols("t."));
     let hist_row = format!("h.id, {}h.revision, h.created_at, h.created_by, h.valid_from, h.changed_by", with_cols("d."));
+    // (qualified: as_of is an inlined SQL function, parsed under the caller's search_path)
     let hist_data = |alias: &str| {
         format!(
-            "CASE WHEN {alias}.schema_version IN ({as_is_list}) THEN {alias}.data \
+            "CASE WHEN {alias}.schema_version OPERATOR(pg_catalog.=) ANY ({as_is_list}) THEN {alias}.data \
              ELSE specstar._upgrade({spec_lit}, {alias}.schema_version, {alias}.data) END"
         )
     };
@@ -55,17 +57,18 @@ pub fn create(m: &SpecModel, o: &Objects, vid: i64, as_is: &[String]) -> Vec<Str
         )
     };
     let set_from = |src: &str| assignments(props, src).join(", ");
-    let prop_names = format!("ARRAY[{}]::text[]", props.iter().map(|p| literal(&p.name)).collect::<Vec<_>>().join(", "));
+    let prop_names = format!("ARRAY[{}]::pg_catalog.text[]", props.iter().map(|p| literal(&p.name)).collect::<Vec<_>>().join(", "));
     let coldefs = coldefs(props);
     let doc_t = doc_expr("t", vid);
     let (data_from, data_to, data_target) = (data_at("$1", "$2"), data_at("$1", "$3"), data_at("$1", "$2"));
-    let (plain_cols, d_cols, draft_values) = (cols(props, ""), cols(props, "d."), cols(props, "v_draft."));
-    let (set_from_d, set_from_draft, hist_data_h) = (set_from("d"), set_from("v_draft"), hist_data("h"));
+    let (plain_cols, d_cols, draft_values) = (cols(props, ""), cols(props, "d."), cols(props, "_draft."));
+    let (set_from_d, set_from_draft, hist_data_h) = (set_from("d"), set_from("_draft"), hist_data("h"));
     let fill_from_live = if props.is_empty() {
         "      NULL;".to_string()
     } else {
-        props.iter().map(|p| format!("      NEW.{c} := coalesce(NEW.{c}, v_live.{c});", c = ident(&p.name))).collect::<Vec<_>>().join("\n")
+        props.iter().map(|p| format!("      NEW.{c} := coalesce(NEW.{c}, _live.{c});", c = ident(&p.name))).collect::<Vec<_>>().join("\n")
     };
+    let check_arrays = array_checks(m, "NEW");
     let fill_defaults = props
         .iter()
         .filter_map(|p| {
@@ -74,22 +77,28 @@ pub fn create(m: &SpecModel, o: &Objects, vid: i64, as_is: &[String]) -> Vec<Str
         })
         .collect::<Vec<_>>();
     let fill_defaults = if fill_defaults.is_empty() { "      NULL;".to_string() } else { fill_defaults.join("\n") };
-    let vars: Vec<(&str, &str)> = vec![
-        ("spec", &spec_lit),
-        ("vid", &vid_s),
-        ("table", &o.table),
-        ("history", &o.history),
-        ("draft", &o.draft),
-        ("view", &o.view),
-        ("fn_draft_trigger", &o.fn_draft_trigger),
-        ("fn_at", &o.fn_at),
-        ("fn_as_of", &o.fn_as_of),
-        ("fn_diff", &o.fn_diff),
-        ("fn_rollback", &o.fn_rollback),
-        ("fn_restore", &o.fn_restore),
-        ("fn_patch", &o.fn_patch),
-        ("fn_publish", &o.fn_publish),
-        ("fn_discard", &o.fn_discard),
+    let names: Vec<(&str, String)> = vec![
+        ("table", o.table.to_string()),
+        ("history", o.history.to_string()),
+        ("draft", o.draft.to_string()),
+        ("view", o.view.to_string()),
+        ("revision_view", o.revision_view.to_string()),
+        ("fn_revisions", o.fn_revisions.signature()),
+        ("fn_draft_trigger", o.fn_draft_trigger.name.to_string()),
+        ("fn_at", o.fn_at.name.to_string()),
+        ("fn_as_of", o.fn_as_of.name.to_string()),
+        ("fn_diff", o.fn_diff.name.to_string()),
+        ("fn_rollback", o.fn_rollback.name.to_string()),
+        ("fn_restore", o.fn_restore.name.to_string()),
+        ("fn_patch", o.fn_patch.name.to_string()),
+        ("fn_publish", o.fn_publish.name.to_string()),
+        ("fn_discard", o.fn_discard.name.to_string()),
+        ("history_columns", history::column_list()),
+    ];
+    let mut vars: Vec<(&str, &str)> = names.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    vars.extend([
+        ("spec", spec_lit.as_str()),
+        ("vid", vid_s.as_str()),
         ("doc_t", &doc_t),
         ("cols", &plain_cols),
         ("d_cols", &d_cols),
@@ -106,7 +115,8 @@ pub fn create(m: &SpecModel, o: &Objects, vid: i64, as_is: &[String]) -> Vec<Str
         ("prop_names", &prop_names),
         ("fill_from_live", &fill_from_live),
         ("fill_defaults", &fill_defaults),
-    ];
+        ("check_arrays", &check_arrays),
+    ]);
     let t = |tpl: &str| render(tpl, &vars);
     let mut out = Vec::new();
 
@@ -116,9 +126,11 @@ pub fn create(m: &SpecModel, o: &Objects, vid: i64, as_is: &[String]) -> Vec<Str
         out.push(format!("CREATE TRIGGER {name} BEFORE {event} ON {} FOR EACH ROW EXECUTE FUNCTION {revision_trigger}", o.table));
     }
     out.push(t(include_str!("templates/draft_trigger.sql")));
+    out.push(o.fn_draft_trigger.depends_on_extension());
     out.push(format!(
-        "CREATE TRIGGER specstar_draft BEFORE INSERT OR UPDATE ON {} FOR EACH ROW EXECUTE FUNCTION {}()",
-        o.draft, o.fn_draft_trigger
+        "CREATE TRIGGER specstar_draft BEFORE INSERT OR UPDATE ON {} FOR EACH ROW EXECUTE FUNCTION {}",
+        o.draft,
+        o.fn_draft_trigger.signature()
     ));
 
     // views
@@ -130,7 +142,7 @@ pub fn create(m: &SpecModel, o: &Objects, vid: i64, as_is: &[String]) -> Vec<Str
         (None, None) => format!("{}\nResources of spec {}; every change is a revision.", m.name, m.name),
     };
     out.push(format!("COMMENT ON VIEW {} IS {}", o.view, literal(&view_comment)));
-    let comment_columns = |out: &mut Vec<String>, rels: &[&String]| {
+    let comment_columns = |out: &mut Vec<String>, rels: &[&dyn std::fmt::Display]| {
         for p in props {
             if let Some(c) = column_comment(p) {
                 for rel in rels {
@@ -143,22 +155,7 @@ pub fn create(m: &SpecModel, o: &Objects, vid: i64, as_is: &[String]) -> Vec<Str
     for (col, c) in SYSTEM_COMMENTS {
         out.push(format!("COMMENT ON COLUMN {}.{} IS {}", o.view, ident(col), literal(c)));
     }
-    // A tombstone stays the current revision until the resource comes back; its valid_to is
-    // then the next revision's valid_from (history rows are never updated).
-    out.push(format!(
-        "CREATE VIEW {rv} WITH (security_invoker = true) AS\n  \
-         SELECT h.id, h.revision, h.parent_revision, h.op, h.data, h.schema_version, h.valid_from,\n         \
-         CASE WHEN h.op = 'delete' THEN (\n           \
-           SELECT n.valid_from FROM {hist} n WHERE n.id = h.id AND n.revision = h.revision + 1\n           \
-           UNION ALL SELECT l.updated_at FROM {table} l WHERE l.id = h.id AND l.revision = h.revision + 1)\n         \
-         ELSE h.valid_to END,\n         \
-         h.changed_by, h.message FROM {hist} h\n  \
-         UNION ALL\n  \
-         SELECT t.id, t.revision, t._parent, t._op, {doc_t}, t._version, t.updated_at, NULL::timestamptz, t.updated_by, t._message FROM {table} t",
-        rv = o.revision_view,
-        hist = o.history,
-        table = o.table,
-    ));
+    out.push(t(include_str!("templates/revision_view.sql")));
     out.push(format!(
         "COMMENT ON VIEW {} IS {}",
         o.revision_view,
@@ -187,77 +184,70 @@ pub fn create(m: &SpecModel, o: &Objects, vid: i64, as_is: &[String]) -> Vec<Str
 
     // PostgREST computed relationship: GET /article?select=*,revisions(*) embeds the history.
     // (One function name for every spec, told apart by its argument type, as PostgREST expects.)
-    out.push(format!(
-        "CREATE FUNCTION {} RETURNS SETOF {} LANGUAGE sql STABLE AS $specstar$\n  \
-         SELECT * FROM {} r WHERE r.id = $1.id ORDER BY r.revision\n$specstar$",
-        o.fn_revisions, o.revision_view, o.revision_view
-    ));
-    out.push(format!(
-        "COMMENT ON FUNCTION {} IS {}",
-        o.fn_revisions,
-        literal(&format!("The revisions of a {} resource: embed them with select=*,revisions(*).", m.name))
-    ));
-
-    // RPC functions
-    let fns: [(&str, &str, &str); 8] = [
-        (include_str!("templates/at.sql"), &o.fn_at, "One resource: current, at a revision, or as it was at a time (at => timestamptz)."),
-        (include_str!("templates/as_of.sql"), &o.fn_as_of, "The whole collection as it was at a time; filters apply."),
-        (include_str!("templates/diff.sql"), &o.fn_diff, "RFC 6902 JSON Patch from one revision to another (default: the current one)."),
-        (include_str!("templates/rollback.sql"), &o.fn_rollback, "Writes a new revision whose data equals to_revision."),
-        (include_str!("templates/restore.sql"), &o.fn_restore, "Brings a deleted resource back from its tombstone."),
-        (include_str!("templates/patch.sql"), &o.fn_patch, "Applies an RFC 6902 JSON Patch as one new revision; a failed test op changes nothing."),
-        (include_str!("templates/publish.sql"), &o.fn_publish, "Publishes the draft of a resource as one revision and removes the draft."),
-        (include_str!("templates/discard.sql"), &o.fn_discard, "Drops the draft of a resource."),
+    let fns: [(&str, &Function, String); 9] = [
+        (include_str!("templates/revisions.sql"), &o.fn_revisions,
+         format!("The revisions of a {} resource: embed them with select=*,revisions(*).", m.name)),
+        (include_str!("templates/at.sql"), &o.fn_at, "One resource: current, at a revision, or as it was at a time (at => timestamptz).".into()),
+        (include_str!("templates/as_of.sql"), &o.fn_as_of, "The whole collection as it was at a time; filters apply.".into()),
+        (include_str!("templates/diff.sql"), &o.fn_diff, "RFC 6902 JSON Patch from one revision to another (default: the current one).".into()),
+        (include_str!("templates/rollback.sql"), &o.fn_rollback, "Writes a new revision whose data equals to_revision.".into()),
+        (include_str!("templates/restore.sql"), &o.fn_restore, "Brings a deleted resource back from its tombstone.".into()),
+        (include_str!("templates/patch.sql"), &o.fn_patch, "Applies an RFC 6902 JSON Patch as one new revision; a failed test op changes nothing.".into()),
+        (include_str!("templates/publish.sql"), &o.fn_publish, "Publishes the draft of a resource as one revision and removes the draft.".into()),
+        (include_str!("templates/discard.sql"), &o.fn_discard, "Drops the draft of a resource.".into()),
     ];
-    for (tpl, name, comment) in fns {
+    for (tpl, f, comment) in fns {
         out.push(t(tpl));
-        out.push(format!("COMMENT ON FUNCTION {name} IS {}", literal(comment)));
-    }
-
-    // privileges
-    let read_fns = [&o.fn_at, &o.fn_as_of, &o.fn_diff, &o.fn_revisions];
-    let write_fns = [&o.fn_rollback, &o.fn_restore, &o.fn_patch, &o.fn_publish, &o.fn_discard];
-    for f in read_fns.iter().chain(write_fns.iter()) {
-        out.push(format!("REVOKE ALL ON FUNCTION {f} FROM PUBLIC"));
-    }
-    out.push(format!("REVOKE ALL ON FUNCTION {}() FROM PUBLIC", o.fn_draft_trigger));
-    for role in dedup(m.read_roles.iter().chain(m.write_roles.iter())) {
-        let r = ident(role);
-        out.push(format!("GRANT USAGE ON SCHEMA {}, {}, specstar TO {r}", ident(&m.api_schema), ident(DATA_SCHEMA)));
-        out.push(format!("GRANT SELECT ON {}, {}, {}, {} TO {r}", o.view, o.revision_view, o.table, o.history));
-        for f in read_fns {
-            out.push(format!("GRANT EXECUTE ON FUNCTION {f} TO {r}"));
-        }
-    }
-    // drafts are unpublished work: writers only
-    for role in dedup(m.write_roles.iter()) {
-        let r = ident(role);
-        out.push(format!("GRANT INSERT, UPDATE, DELETE ON {}, {} TO {r}", o.view, o.table));
-        out.push(format!("GRANT SELECT, INSERT, UPDATE, DELETE ON {}, {} TO {r}", o.draft_view, o.draft));
-        for f in write_fns {
-            out.push(format!("GRANT EXECUTE ON FUNCTION {f} TO {r}"));
-        }
+        out.push(f.depends_on_extension());
+        out.push(format!("COMMENT ON FUNCTION {} IS {}", f.signature(), literal(&comment)));
     }
     out
+}
+
+/// PL/pgSQL checks that a row's array columns hold one-dimensional arrays starting at index
+/// 1: anything else cannot be the JSON array the document holds (PT422, as the revision
+/// trigger refuses it for live rows).
+fn array_checks(m: &SpecModel, row: &str) -> String {
+    let checks: Vec<String> = m
+        .properties
+        .iter()
+        .filter(|p| matches!(p.column_type, ColumnType::Array(_)))
+        .map(|p| {
+            format!(
+                "  IF pg_catalog.array_ndims({row}.{c}) > 1 OR pg_catalog.array_lower({row}.{c}, 1) <> 1 THEN\n    \
+                 PERFORM specstar._raise_invalid({spec}, pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(\n      \
+                 'path', {path}, 'keyword', 'type', 'message', 'a one-dimensional array starting at index 1 is expected')),\n      \
+                 pg_catalog.format('%s draft %s', {spec}, {row}.id));\n  END IF;",
+                c = ident(&p.name),
+                spec = literal(&m.name),
+                path = literal(&format!("/{}", crate::error::pointer_segment(&p.name))),
+            )
+        })
+        .collect();
+    if checks.is_empty() {
+        "  NULL;".to_string()
+    } else {
+        checks.join("\n")
+    }
 }
 
 /// Dropping the behaviour (reverse dependency order); the tables stay.
 pub fn drop(o: &Objects) -> Vec<String> {
     vec![
-        format!("DROP FUNCTION {}(uuid)", o.fn_discard),
-        format!("DROP FUNCTION {}(uuid, boolean)", o.fn_publish),
-        format!("DROP FUNCTION {}(uuid, jsonb, integer)", o.fn_patch),
-        format!("DROP FUNCTION {}(uuid)", o.fn_restore),
-        format!("DROP FUNCTION {}(uuid, integer, integer)", o.fn_rollback),
-        format!("DROP FUNCTION {}(uuid, integer, integer)", o.fn_diff),
-        format!("DROP FUNCTION {}(timestamptz)", o.fn_as_of),
-        format!("DROP FUNCTION {}(uuid, integer, timestamptz)", o.fn_at),
-        format!("DROP FUNCTION {}", o.fn_revisions),
+        o.fn_discard.drop(),
+        o.fn_publish.drop(),
+        o.fn_patch.drop(),
+        o.fn_restore.drop(),
+        o.fn_rollback.drop(),
+        o.fn_diff.drop(),
+        o.fn_as_of.drop(),
+        o.fn_at.drop(),
+        o.fn_revisions.drop(),
         format!("DROP VIEW {}", o.draft_view),
         format!("DROP VIEW {}", o.revision_view),
         format!("DROP VIEW {}", o.view),
         format!("DROP TRIGGER specstar_draft ON {}", o.draft),
-        format!("DROP FUNCTION {}()", o.fn_draft_trigger),
+        o.fn_draft_trigger.drop(),
         format!("DROP TRIGGER specstar_before_delete ON {}", o.table),
         format!("DROP TRIGGER specstar_before_update ON {}", o.table),
         format!("DROP TRIGGER specstar_before_insert ON {}", o.table),

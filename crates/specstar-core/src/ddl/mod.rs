@@ -6,22 +6,32 @@
 //!   dropped and created again around every evolution, because they name the spec version
 //!   and its columns.
 //!
-//! Pure string generation; `specstar.register_spec` executes the statements in one
-//! transaction. Trigger and RPC bodies are PL/pgSQL templates (`templates/*.sql`) so that
-//! the SQLSTATEs they raise reach clients unchanged (no Rust frame between raise and client).
+//! Pure generation from typed pieces (`sql`); `specstar.register_spec` executes the
+//! statements in one transaction, with `search_path` pinned. Trigger and RPC bodies are
+//! PL/pgSQL templates (`templates/*.sql`) so that the SQLSTATEs they raise reach clients
+//! unchanged (no Rust frame between raise and client). Every generated PL/pgSQL function
+//! pins `search_path = pg_catalog, pg_temp`; the few plain SQL functions that must stay
+//! inlinable (so that filters reach their tables) name everything schema-qualified.
 
 pub mod behaviour;
-pub mod storage;
+pub mod grants;
+pub mod history;
 pub mod search;
+pub mod sql;
+pub mod storage;
 
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
+use crate::descriptor::{self, Descriptor};
 use crate::model::{ColumnType, Property, SpecModel};
-use crate::names::{ident, literal, qualified};
+use sql::{ident, literal, QualifiedName};
 
 /// Schema of the storage tables and internal functions.
 pub const DATA_SCHEMA: &str = "specstar_data";
+
+/// The search_path every owner-privileged or generated function pins.
+pub const PINNED_SEARCH_PATH: &str = "pg_catalog, pg_temp";
 
 /// Statements to create a spec's objects, and to drop them again (in drop order).
 #[derive(Debug, Clone, Serialize)]
@@ -33,68 +43,98 @@ pub struct Ddl {
     pub descriptor: Value,
 }
 
+/// A function specstar generates: its name and argument types, so that it can be dropped,
+/// granted and tied to the extension by one definition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Function {
+    pub name: QualifiedName,
+    /// argument types as in `DROP FUNCTION name(<args>)`
+    pub args: String,
+}
+
+impl Function {
+    fn new(name: QualifiedName, args: &str) -> Function {
+        Function { name, args: args.to_string() }
+    }
+
+    /// `"schema"."name"(types)`
+    pub fn signature(&self) -> String {
+        format!("{}({})", self.name, self.args)
+    }
+
+    pub fn drop(&self) -> String {
+        format!("DROP FUNCTION {}", self.signature())
+    }
+
+    /// A generated function is an ordinary user object (pg_dump carries it), but it calls
+    /// specstar's internal functions: it goes when the extension goes.
+    pub fn depends_on_extension(&self) -> String {
+        format!("ALTER FUNCTION {} DEPENDS ON EXTENSION specstar", self.signature())
+    }
+
+    pub fn revoke_public(&self) -> String {
+        format!("REVOKE ALL ON FUNCTION {} FROM PUBLIC", self.signature())
+    }
+
+    pub fn grant_execute(&self, role: &str) -> String {
+        format!("GRANT EXECUTE ON FUNCTION {} TO {}", self.signature(), ident(role))
+    }
+}
+
 /// Names of everything a spec creates.
 #[derive(Debug, Clone)]
 pub struct Objects {
     pub spec: String,
-    pub table: String,
-    pub history: String,
-    pub draft: String,
-    pub view: String,
-    pub revision_view: String,
-    pub draft_view: String,
+    pub table: QualifiedName,
+    pub history: QualifiedName,
+    pub draft: QualifiedName,
+    pub view: QualifiedName,
+    pub revision_view: QualifiedName,
+    pub draft_view: QualifiedName,
     /// computed relationship `revisions(<view>)`: `select=*,revisions(*)` in PostgREST
-    pub fn_revisions: String,
-    pub fn_draft_trigger: String,
-    pub fn_at: String,
-    pub fn_as_of: String,
-    pub fn_diff: String,
-    pub fn_rollback: String,
-    pub fn_restore: String,
-    pub fn_patch: String,
-    pub fn_publish: String,
-    pub fn_discard: String,
+    pub fn_revisions: Function,
+    pub fn_draft_trigger: Function,
+    pub fn_at: Function,
+    pub fn_as_of: Function,
+    pub fn_diff: Function,
+    pub fn_rollback: Function,
+    pub fn_restore: Function,
+    pub fn_patch: Function,
+    pub fn_publish: Function,
+    pub fn_discard: Function,
     /// `<spec>_search(q, top, skip)`: BM25 hits (specs with x-search properties)
-    pub fn_search: String,
+    pub fn_search: Function,
     /// the statement trigger function that feeds the search index
-    pub fn_search_trigger: String,
+    pub fn_search_trigger: Function,
 }
 
 impl Objects {
     pub fn new(spec: &str, api: &str) -> Objects {
-        let data = |suffix: &str| qualified(DATA_SCHEMA, &format!("{spec}{suffix}"));
-        let api_obj = |suffix: &str| qualified(api, &format!("{spec}{suffix}"));
+        let data = |suffix: &str| QualifiedName::new(DATA_SCHEMA, &format!("{spec}{suffix}"));
+        let api_obj = |suffix: &str| QualifiedName::new(api, &format!("{spec}{suffix}"));
+        let view = api_obj("");
         Objects {
             spec: spec.to_string(),
             table: data(""),
             history: data("_revision"),
             draft: data("_draft"),
-            view: api_obj(""),
             revision_view: api_obj("_revision"),
             draft_view: api_obj("_draft"),
-            fn_revisions: format!("{}({})", qualified(api, "revisions"), api_obj("")),
-            fn_draft_trigger: data("__draft"),
-            fn_at: api_obj("_at"),
-            fn_as_of: api_obj("_as_of"),
-            fn_diff: api_obj("_diff"),
-            fn_rollback: api_obj("_rollback"),
-            fn_restore: api_obj("_restore"),
-            fn_patch: api_obj("_patch"),
-            fn_publish: api_obj("_publish"),
-            fn_discard: api_obj("_discard"),
-            fn_search: api_obj("_search"),
-            fn_search_trigger: data("__search"),
+            fn_revisions: Function::new(QualifiedName::new(api, "revisions"), &view.to_string()),
+            fn_draft_trigger: Function::new(data("__draft"), ""),
+            fn_at: Function::new(api_obj("_at"), "uuid, integer, timestamptz"),
+            fn_as_of: Function::new(api_obj("_as_of"), "timestamptz"),
+            fn_diff: Function::new(api_obj("_diff"), "uuid, integer, integer"),
+            fn_rollback: Function::new(api_obj("_rollback"), "uuid, integer, integer"),
+            fn_restore: Function::new(api_obj("_restore"), "uuid"),
+            fn_patch: Function::new(api_obj("_patch"), "uuid, jsonb, integer"),
+            fn_publish: Function::new(api_obj("_publish"), "uuid, boolean"),
+            fn_discard: Function::new(api_obj("_discard"), "uuid"),
+            fn_search: Function::new(api_obj("_search"), "text, integer, integer"),
+            fn_search_trigger: Function::new(data("__search"), ""),
+            view,
         }
     }
-}
-
-fn render(template: &str, vars: &[(&str, &str)]) -> String {
-    let mut out = template.to_string();
-    for (key, value) in vars {
-        out = out.replace(&format!("{{{{{key}}}}}"), value);
-    }
-    debug_assert!(!out.contains("{{"), "unfilled placeholder in:\n{out}");
-    out
 }
 
 /// The JSON document of a row of the live table (alias `row`): spec properties only, SQL
@@ -108,10 +148,10 @@ fn cols(props: &[Property], prefix: &str) -> String {
     props.iter().map(|p| format!("{prefix}{}", ident(&p.name))).collect::<Vec<_>>().join(", ")
 }
 
-/// `"a" bigint, "b" text, ...`: the column definition list of `jsonb_to_record` for the
-/// spec's properties.
+/// `"a" pg_catalog.int8, "b" pg_catalog.text, ...`: the column definition list of
+/// `jsonb_to_record` for the spec's properties (qualified: inlined bodies use it too).
 pub fn coldefs(props: &[Property]) -> String {
-    props.iter().map(|p| format!("{} {}", ident(&p.name), p.column_type.sql())).collect::<Vec<_>>().join(", ")
+    props.iter().map(|p| format!("{} {}", ident(&p.name), p.column_type.qualified_sql())).collect::<Vec<_>>().join(", ")
 }
 
 /// `"a" = src."a"`, ...: the assignments of an UPDATE that takes every property from `src`.
@@ -177,43 +217,42 @@ pub fn generate(m: &SpecModel, vid: i64, as_is: &[String]) -> Ddl {
     storage.extend(storage::constraints(m, &o));
     Ddl {
         storage,
-        behaviour: [behaviour::create(m, &o, vid, as_is), search::create(m, &o, vid)].concat(),
+        behaviour: [behaviour::create(m, &o, vid, as_is), search::create(m, &o, vid), grants::create(m, &o)].concat(),
         drop_behaviour: [search::drop(m, &o), behaviour::drop(&o)].concat(),
         drop_storage: storage::drop(&o),
-        descriptor: descriptor(m, &o),
+        descriptor: descriptor(m, &o).to_json(),
     }
 }
 
-fn descriptor(m: &SpecModel, o: &Objects) -> Value {
-    let unq = |s: &str| s.replace('"', "");
-    let mut functions = vec![unq(&o.fn_at), unq(&o.fn_as_of), unq(&o.fn_diff), unq(&o.fn_rollback), unq(&o.fn_restore),
-                             unq(&o.fn_patch), unq(&o.fn_publish), unq(&o.fn_discard)];
+fn descriptor(m: &SpecModel, o: &Objects) -> Descriptor {
+    let mut functions = vec![&o.fn_at, &o.fn_as_of, &o.fn_diff, &o.fn_rollback, &o.fn_restore, &o.fn_patch, &o.fn_publish, &o.fn_discard];
     if search::fields(m).next().is_some() {
-        functions.push(unq(&o.fn_search));
+        functions.push(&o.fn_search);
     }
-    json!({
-        "name": m.name,
-        "version": m.version,
-        "api_schema": m.api_schema,
-        "title": m.title,
-        "description": m.description,
-        "storage": {"table": unq(&o.table), "history": unq(&o.history), "drafts": unq(&o.draft)},
-        "api": {
-            "resource": unq(&o.view),
-            "revisions": unq(&o.revision_view),
-            "drafts": unq(&o.draft_view),
-            "functions": functions,
+    Descriptor {
+        name: m.name.clone(),
+        version: m.version.clone(),
+        api_schema: m.api_schema.clone(),
+        title: m.title.clone(),
+        description: m.description.clone(),
+        storage: descriptor::Storage { table: o.table.plain(), history: o.history.plain(), drafts: o.draft.plain() },
+        api: descriptor::Api {
+            resource: o.view.plain(),
+            revisions: o.revision_view.plain(),
+            drafts: o.draft_view.plain(),
+            functions: functions.into_iter().map(|f| f.name.plain()).collect(),
         },
-        "properties": m.properties,
-        "roles": {"read": m.read_roles, "write": m.write_roles},
-        "search": search::descriptor(m),
-    })
+        properties: m.properties.clone(),
+        roles: crate::options::Roles { read: m.read_roles.clone(), write: m.write_roles.clone() },
+        search: search::descriptor(m),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::{Context, SpecModel};
+    use serde_json::json;
 
     fn model() -> SpecModel {
         let schema = json!({
@@ -263,7 +302,9 @@ mod tests {
         assert!(draft.contains("\"status\" text,") && !draft.contains("DEFAULT 'draft'"), "{draft}");
         // left-out properties: from the live revision, else the spec's default
         let trigger = ddl.behaviour.iter().find(|s| s.contains("\"article__draft\"() RETURNS trigger")).unwrap();
-        assert!(trigger.contains("NEW.\"status\" := coalesce(NEW.\"status\", v_live.\"status\");"), "{trigger}");
+        assert!(trigger.contains("NEW.\"status\" := coalesce(NEW.\"status\", _live.\"status\");"), "{trigger}");
+        assert!(trigger.contains("SET search_path = pg_catalog, pg_temp"), "{trigger}");
+        assert!(trigger.contains("pg_catalog.array_ndims(NEW.\"tags\") > 1"), "{trigger}");
         assert!(trigger.contains("NEW.\"status\" := coalesce(NEW.\"status\", 'draft'::text);"), "{trigger}");
         assert!(draft.contains("base_revision integer"), "{draft}");
         assert!(!draft.contains("REFERENCES") && !draft.contains("UNIQUE") && !draft.contains("CHECK"), "{draft}");
@@ -289,12 +330,33 @@ mod tests {
     }
 
     #[test]
+    fn generated_functions_pin_their_search_path_or_qualify_every_name() {
+        let ddl = generate(&model(), 7, &[]);
+        for f in ddl.behaviour.iter().filter(|s| s.starts_with("CREATE FUNCTION")) {
+            let header = &f[..f.find("$specstar$").unwrap()];
+            if header.contains("LANGUAGE plpgsql") {
+                assert!(header.contains("SET search_path = pg_catalog, pg_temp"), "{f}");
+            } else {
+                // inlinable SQL: no bare function call, operator or type outside pg_catalog/specstar
+                let body: String = f[f.find("$specstar$").unwrap()..].lines().filter(|l| !l.trim_start().starts_with("--")).collect();
+                for bare in [" = ", " <= ", " > ", " <> ", "::text", " text,", " bigint,"] {
+                    assert!(!body.contains(bare), "{bare:?} unqualified in\n{f}");
+                }
+                for (at, _) in body.match_indices("jsonb_to_record(") {
+                    assert!(body[..at].ends_with("pg_catalog."), "jsonb_to_record unqualified in\n{f}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn documents_come_from_one_function() {
         let ddl = generate(&model(), 7, &[]);
         let rv = ddl.behaviour.iter().find(|s| s.starts_with("CREATE VIEW \"api\".\"article_revision\"")).unwrap();
         assert!(rv.contains("specstar._doc(t.*, 7)"), "{rv}");
         assert!(rv.contains("t._version"), "{rv}");
-        assert!(!all(&ddl).iter().any(|s| s.contains("jsonb_build_object")));
+        // (the draft trigger builds an error, not a document, with it)
+        assert!(!all(&ddl).iter().filter(|s| !s.contains("__draft")).any(|s| s.contains("jsonb_build_object")));
     }
 
     #[test]
@@ -302,7 +364,7 @@ mod tests {
         let ddl = generate(&model(), 7, &["0.9".to_string()]);
         let at = ddl.behaviour.iter().find(|s| s.starts_with("CREATE FUNCTION \"api\".\"article_at\"")).unwrap();
         assert!(
-            at.contains("CASE WHEN h.schema_version IN ('1', '0.9') THEN h.data ELSE specstar._upgrade('article', h.schema_version, h.data) END"),
+            at.contains("CASE WHEN h.schema_version OPERATOR(pg_catalog.=) ANY (ARRAY['1', '0.9']::pg_catalog.text[]) THEN h.data ELSE specstar._upgrade('article', h.schema_version, h.data) END"),
             "{at}"
         );
     }
@@ -311,11 +373,16 @@ mod tests {
     fn grants_and_revokes() {
         let ddl = generate(&model(), 1, &[]);
         let b = &ddl.behaviour;
-        assert!(b.iter().any(|s| s == "REVOKE ALL ON FUNCTION \"api\".\"article_rollback\" FROM PUBLIC"));
-        assert!(b.iter().any(|s| s == "REVOKE ALL ON FUNCTION \"api\".\"article_publish\" FROM PUBLIC"));
+        assert!(b.iter().any(|s| s == "REVOKE ALL ON FUNCTION \"api\".\"article_rollback\"(uuid, integer, integer) FROM PUBLIC"));
+        assert!(b.iter().any(|s| s == "REVOKE ALL ON FUNCTION \"api\".\"article_publish\"(uuid, boolean) FROM PUBLIC"));
         assert!(b.iter().any(|s| s == "GRANT INSERT, UPDATE, DELETE ON \"api\".\"article\", \"specstar_data\".\"article\" TO \"editor\""));
-        assert!(b.iter().any(|s| s == "GRANT EXECUTE ON FUNCTION \"api\".\"article_at\" TO \"editor\""));
-        assert!(b.iter().any(|s| s == "GRANT EXECUTE ON FUNCTION \"api\".\"article_publish\" TO \"editor\""));
+        assert!(b.iter().any(|s| s == "GRANT EXECUTE ON FUNCTION \"api\".\"article_at\"(uuid, integer, timestamptz) TO \"editor\""));
+        assert!(b.iter().any(|s| s == "GRANT EXECUTE ON FUNCTION \"api\".\"article_publish\"(uuid, boolean) TO \"editor\""));
+        assert!(b.iter().any(|s| s.starts_with("GRANT EXECUTE ON FUNCTION specstar.new_id(), specstar._validate(bigint, jsonb)") && s.ends_with(" TO \"editor\"")));
+        // every generated function goes with the extension
+        let created: Vec<&String> = b.iter().filter(|s| s.starts_with("CREATE FUNCTION")).collect();
+        let tied = b.iter().filter(|s| s.starts_with("ALTER FUNCTION") && s.ends_with("DEPENDS ON EXTENSION specstar")).count();
+        assert_eq!(created.len(), tied);
     }
 
     #[test]
@@ -323,7 +390,7 @@ mod tests {
         let ddl = generate(&model(), 1, &[]);
         let drop = [ddl.drop_behaviour.clone(), ddl.drop_storage.clone()].concat();
         let pos = |needle: &str| drop.iter().position(|s| s.contains(needle)).unwrap_or_else(|| panic!("{needle}"));
-        assert!(pos("DROP FUNCTION \"api\".\"article_at\"") < pos("DROP VIEW \"api\".\"article\""));
+        assert!(pos("DROP FUNCTION \"api\".\"article_at\"(uuid, integer, timestamptz)") < pos("DROP VIEW \"api\".\"article\""));
         assert!(pos("DROP FUNCTION \"api\".\"article_publish\"") < pos("DROP VIEW \"api\".\"article\""));
         assert!(pos("DROP VIEW \"api\".\"article\"") < pos("DROP TABLE \"specstar_data\".\"article\""));
         assert!(pos("DROP TABLE \"specstar_data\".\"article_revision\"") < pos("DROP TABLE \"specstar_data\".\"article\""));

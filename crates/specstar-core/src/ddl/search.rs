@@ -1,11 +1,10 @@
 //! Behaviour of a spec with `x-search` properties: the statement triggers that feed its
 //! search index (one per event: transition tables allow no more), and `<spec>_search`.
 
-use serde_json::{json, Value};
-
-use super::{coldefs, Objects};
+use super::sql::{ident, literal, render};
+use super::Objects;
+use crate::descriptor::SearchIndex;
 use crate::model::{Property, SpecModel};
-use crate::names::{ident, literal};
 use crate::options::Language;
 
 /// Rows of one statement indexed together (one segment).
@@ -20,14 +19,10 @@ fn language(m: &SpecModel) -> Language {
     m.options.search.as_ref().map(|s| s.language).unwrap_or_default()
 }
 
-/// `{"fields": [...], "language": ...}`, or null without searchable properties: what the
-/// index is built from; a change of it rebuilds the index.
-pub fn descriptor(m: &SpecModel) -> Value {
-    let names: Vec<&str> = fields(m).map(|p| p.name.as_str()).collect();
-    if names.is_empty() {
-        return Value::Null;
-    }
-    json!({"fields": names, "language": language(m)})
+/// What the index is built from, or None without searchable properties.
+pub fn descriptor(m: &SpecModel) -> Option<SearchIndex> {
+    let names: Vec<String> = fields(m).map(|p| p.name.clone()).collect();
+    (!names.is_empty()).then(|| SearchIndex { fields: names, language: language(m) })
 }
 
 pub fn create(m: &SpecModel, o: &Objects, vid: i64) -> Vec<String> {
@@ -35,76 +30,45 @@ pub fn create(m: &SpecModel, o: &Objects, vid: i64) -> Vec<String> {
     if searched.is_empty() {
         return vec![];
     }
-    let spec = literal(&m.name);
     let cols = |alias: &str| searched.iter().map(|p| format!("{alias}.{}", ident(&p.name))).collect::<Vec<_>>().join(", ");
-    let doc = |alias: &str| format!("jsonb_build_array({alias}.id, {})", cols(alias));
-    let tuple = |alias: &str| format!("ROW({})", cols(alias));
-    // Rows go to the index in chunks (one segment each): a bulk statement never builds one
-    // huge JSON value, and a chunk holds an updated resource's new version with its tombstone.
-    let mut out = vec![format!(
-        "CREATE FUNCTION {f}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $specstar$\n\
-         -- Feeds the search index of spec {name} (specstar._search_write): new documents from\n\
-         -- new_rows, tombstones for the old versions in old_rows; updates that leave every\n\
-         -- searchable property as it was change nothing.\n\
-         DECLARE\n  v_ids uuid[];\n  v_docs jsonb;\n\
-         BEGIN\n\
-           IF TG_OP = 'INSERT' THEN\n\
-             FOR v_docs IN SELECT jsonb_agg({doc_n}) FROM (SELECT *, (row_number() OVER ()) / {chunk} AS _chunk FROM new_rows) n GROUP BY n._chunk LOOP\n\
-               PERFORM specstar._search_write({spec}, {vid}, NULL, v_docs);\n\
-             END LOOP;\n\
-           ELSIF TG_OP = 'UPDATE' THEN\n\
-             FOR v_ids, v_docs IN\n\
-               SELECT array_agg(n.id), jsonb_agg({doc_n})\n\
-                 FROM (SELECT n.*, (row_number() OVER ()) / {chunk} AS _chunk\n\
-                         FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE {tn} IS DISTINCT FROM {to}) n\n\
-                GROUP BY n._chunk\n\
-             LOOP\n\
-               PERFORM specstar._search_write({spec}, {vid}, v_ids, v_docs);\n\
-             END LOOP;\n\
-           ELSE\n\
-             FOR v_ids IN SELECT array_agg(o.id) FROM (SELECT id, (row_number() OVER ()) / {chunk} AS _chunk FROM old_rows) o GROUP BY o._chunk LOOP\n\
-               PERFORM specstar._search_write({spec}, {vid}, v_ids, NULL);\n\
-             END LOOP;\n\
-           END IF;\n\
-           RETURN NULL;\n\
-         END\n$specstar$",
-        f = o.fn_search_trigger,
-        name = m.name,
-        doc_n = doc("n"),
-        tn = tuple("n"),
-        to = tuple("o"),
-        chunk = CHUNK_ROWS,
-    )];
-    out.push(format!("REVOKE ALL ON FUNCTION {}() FROM PUBLIC", o.fn_search_trigger));
+    let props = format!("{}, ", m.properties.iter().map(|p| format!("{} {}", ident(&p.name), p.column_type.sql())).collect::<Vec<_>>().join(", "));
+    let t_cols: String = m.properties.iter().map(|p| format!("t.{}, ", ident(&p.name))).collect();
+    let names = [
+        ("fn_search_trigger", o.fn_search_trigger.name.to_string()),
+        ("fn_search", o.fn_search.name.to_string()),
+        ("view", o.view.to_string()),
+        ("spec", literal(&m.name)),
+        ("name", m.name.clone()),
+        ("vid", vid.to_string()),
+        ("chunk", CHUNK_ROWS.to_string()),
+        ("doc_n", format!("jsonb_build_array(n.id, {})", cols("n"))),
+        ("tuple_n", format!("ROW({})", cols("n"))),
+        ("tuple_o", format!("ROW({})", cols("o"))),
+        ("props", props),
+        ("t_cols", t_cols),
+    ];
+    let vars: Vec<(&str, &str)> = names.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut out = vec![
+        render(include_str!("templates/search_trigger.sql"), &vars),
+        o.fn_search_trigger.depends_on_extension(),
+        o.fn_search_trigger.revoke_public(),
+    ];
     for (name, event, refs) in [
         ("specstar_search_insert", "INSERT", "NEW TABLE AS new_rows"),
         ("specstar_search_update", "UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
         ("specstar_search_delete", "DELETE", "OLD TABLE AS old_rows"),
     ] {
         out.push(format!(
-            "CREATE TRIGGER {name} AFTER {event} ON {} REFERENCING {refs} FOR EACH STATEMENT EXECUTE FUNCTION {}()",
-            o.table, o.fn_search_trigger
+            "CREATE TRIGGER {name} AFTER {event} ON {} REFERENCING {refs} FOR EACH STATEMENT EXECUTE FUNCTION {}",
+            o.table,
+            o.fn_search_trigger.signature()
         ));
     }
-    let props = if m.properties.is_empty() { String::new() } else { format!("{}, ", coldefs(&m.properties)) };
-    let t_cols: String = m.properties.iter().map(|p| format!("t.{}, ", ident(&p.name))).collect();
-    // Plain SQL (inlined into the caller's query, so filters reach the join); the checks and
-    // errors live in specstar._search_hits.
-    out.push(format!(
-        "CREATE FUNCTION {f}(q text, top integer DEFAULT 20, skip integer DEFAULT 0)\n\
-         RETURNS TABLE (id uuid, {props}revision integer, created_at timestamptz, created_by text, updated_at timestamptz, updated_by text, score real, highlights jsonb)\n\
-         LANGUAGE sql STABLE AS $specstar$\n\
-           SELECT t.id, {t_cols}t.revision, t.created_at, t.created_by, t.updated_at, t.updated_by, h.score, h.highlights\n\
-             FROM specstar._search_hits({spec}, $1, $2, $3, true) WITH ORDINALITY AS h(id, score, highlights, n)\n\
-             JOIN {view} t ON t.id = h.id\n\
-            ORDER BY h.n\n\
-         $specstar$",
-        f = o.fn_search,
-        view = o.view,
-    ));
+    out.push(render(include_str!("templates/search.sql"), &vars));
+    out.push(o.fn_search.depends_on_extension());
     out.push(format!(
         "COMMENT ON FUNCTION {} IS {}",
-        o.fn_search,
+        o.fn_search.signature(),
         literal(&format!(
             "Full-text search of {name} (BM25): the best `top` hits after `skip`, with score and highlights. \
              Query: words (all must match), AND, OR, -word, \"a phrase\", field:word, prefix*, fuzzy~1. Searchable: {fields}.",
@@ -112,10 +76,6 @@ pub fn create(m: &SpecModel, o: &Objects, vid: i64) -> Vec<String> {
             fields = searched.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
         ))
     ));
-    out.push(format!("REVOKE ALL ON FUNCTION {} FROM PUBLIC", o.fn_search));
-    for role in super::dedup(m.read_roles.iter().chain(m.write_roles.iter())) {
-        out.push(format!("GRANT EXECUTE ON FUNCTION {} TO {}", o.fn_search, ident(role)));
-    }
     out
 }
 
@@ -124,11 +84,11 @@ pub fn drop(m: &SpecModel, o: &Objects) -> Vec<String> {
         return vec![];
     }
     vec![
-        format!("DROP FUNCTION {}(text, integer, integer)", o.fn_search),
+        o.fn_search.drop(),
         format!("DROP TRIGGER specstar_search_delete ON {}", o.table),
         format!("DROP TRIGGER specstar_search_update ON {}", o.table),
         format!("DROP TRIGGER specstar_search_insert ON {}", o.table),
-        format!("DROP FUNCTION {}()", o.fn_search_trigger),
+        o.fn_search_trigger.drop(),
     ]
 }
 
@@ -136,6 +96,7 @@ pub fn drop(m: &SpecModel, o: &Objects) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::model::Context;
+    use serde_json::{json, Value};
 
     fn model(options: Value) -> SpecModel {
         let schema = json!({
@@ -151,8 +112,9 @@ mod tests {
 
     #[test]
     fn descriptor_lists_fields_in_column_order_and_the_language() {
-        assert_eq!(descriptor(&model(json!({}))), json!({"fields": ["tags", "title"], "language": "english"}));
-        assert_eq!(descriptor(&model(json!({"search": {"language": "simple"}})))["language"], "simple");
+        let d = descriptor(&model(json!({}))).unwrap();
+        assert_eq!(d, SearchIndex { fields: vec!["tags".into(), "title".into()], language: Language::English });
+        assert_eq!(descriptor(&model(json!({"search": {"language": "simple"}}))).unwrap().language, Language::Simple);
     }
 
     #[test]
@@ -161,15 +123,15 @@ mod tests {
         let o = Objects::new("article", "api");
         let sql = create(&m, &o, 3).join("\n");
         assert!(sql.contains("AFTER UPDATE ON \"specstar_data\".\"article\" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT"));
-        assert!(sql.contains("specstar._search_write('article', 3, v_ids, v_docs)"));
-        assert!(sql.contains("specstar._search_write('article', 3, NULL, v_docs)"));
-        assert!(sql.contains("specstar._search_write('article', 3, v_ids, NULL)"));
+        assert!(sql.contains("specstar._search_write('article', 3, _ids, _docs)"));
+        assert!(sql.contains("specstar._search_write('article', 3, NULL, _docs)"));
+        assert!(sql.contains("specstar._search_write('article', 3, _ids, NULL)"));
         assert!(sql.contains("jsonb_build_array(n.id, n.\"tags\", n.\"title\")"));
         assert!(sql.contains("\"views\" bigint") || sql.contains("\"views\" "), "{sql}");
         assert_eq!(drop(&m, &o).len(), 5);
         let plain = SpecModel::build("note", &json!({"type": "object", "properties": {"t": {"type": "string"}}}), &json!({}), &Context::default()).unwrap();
         assert!(create(&plain, &Objects::new("note", "api"), 1).is_empty());
         assert!(drop(&plain, &Objects::new("note", "api")).is_empty());
-        assert_eq!(descriptor(&plain), Value::Null);
+        assert_eq!(descriptor(&plain), None);
     }
 }

@@ -3,9 +3,9 @@
 //! id). Constraints and indexes on spec columns are separate statements with deterministic
 //! names, so that an evolving spec can drop and add them around rewriting its data.
 
-use super::{default_sql, object_name, Objects, DATA_SCHEMA};
+use super::sql::{ident, literal, QualifiedName};
+use super::{default_sql, history, object_name, Objects, DATA_SCHEMA};
 use crate::model::{Property, SpecModel};
-use crate::names::{ident, literal, qualified};
 
 /// `name type [NOT NULL] [DEFAULT ...]` of a property's column. Draft columns are never
 /// NOT NULL and have no DEFAULT: NULL there means "left out", which the draft trigger fills
@@ -49,13 +49,7 @@ pub fn tables(m: &SpecModel, o: &Objects) -> Vec<String> {
     draft.extend(["base_revision integer", "updated_at timestamptz NOT NULL", "updated_by text NOT NULL"].map(String::from));
     vec![
         format!("CREATE TABLE {} (\n  {}\n)", o.table, live.join(",\n  ")),
-        format!(
-            "CREATE TABLE {} (\n  id uuid NOT NULL,\n  revision integer NOT NULL,\n  parent_revision integer,\n  \
-             op text NOT NULL,\n  data jsonb NOT NULL,\n  schema_version text NOT NULL,\n  valid_from timestamptz NOT NULL,\n  \
-             valid_to timestamptz,\n  changed_by text NOT NULL,\n  message text,\n  created_at timestamptz NOT NULL,\n  \
-             created_by text NOT NULL,\n  PRIMARY KEY (id, revision)\n)",
-            o.history
-        ),
+        format!("CREATE TABLE {} (\n  {}\n)", o.history, history::table_body()),
         format!("CREATE TABLE {} (\n  {}\n)", o.draft, draft.join(",\n  ")),
         format!(
             "CREATE TRIGGER specstar_no_truncate BEFORE TRUNCATE ON {} FOR EACH STATEMENT EXECUTE FUNCTION specstar._append_only({spec_lit})",
@@ -100,7 +94,7 @@ pub fn constraints(m: &SpecModel, o: &Objects) -> Vec<String> {
                 "ALTER TABLE {} ADD CONSTRAINT {} FOREIGN KEY ({col}) REFERENCES {} (id) ON DELETE {}",
                 o.table,
                 ident(&object_name(&m.name, &p.name, "fkey")),
-                qualified(DATA_SCHEMA, &r.spec),
+                QualifiedName::new(DATA_SCHEMA, &r.spec),
                 r.on_delete.sql()
             ));
         }
@@ -125,7 +119,7 @@ pub fn drop_constraints(m: &SpecModel, o: &Objects) -> Vec<String> {
             out.push(format!("ALTER TABLE {} DROP CONSTRAINT {}", o.table, ident(&object_name(&m.name, &p.name, "fkey"))));
         }
         if p.index && !p.unique {
-            out.push(format!("DROP INDEX {}", qualified(DATA_SCHEMA, &object_name(&m.name, &p.name, "idx"))));
+            out.push(format!("DROP INDEX {}", QualifiedName::new(DATA_SCHEMA, &object_name(&m.name, &p.name, "idx"))));
         }
     }
     out

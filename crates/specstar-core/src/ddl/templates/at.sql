@@ -1,5 +1,5 @@
 CREATE FUNCTION {{fn_at}}(id uuid, revision integer DEFAULT NULL, at timestamptz DEFAULT NULL)
-RETURNS SETOF {{view}} LANGUAGE plpgsql STABLE AS $specstar$
+RETURNS SETOF {{view}} LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $specstar$
 -- One resource: current, at a revision, or as it was at a time.
 BEGIN
   IF $2 IS NOT NULL AND $3 IS NOT NULL THEN

@@ -1,5 +1,5 @@
 CREATE FUNCTION {{fn_discard}}(id uuid)
-RETURNS void LANGUAGE plpgsql VOLATILE AS $specstar$
+RETURNS void LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $specstar$
 -- Drops a resource's draft; the published resource is untouched.
 BEGIN
   DELETE FROM {{draft}} d WHERE d.id = $1;

@@ -1,22 +1,22 @@
 CREATE FUNCTION {{fn_draft_trigger}}() RETURNS trigger
-LANGUAGE plpgsql AS $specstar$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $specstar$
 -- Saving a draft writes no revision. A new draft of an existing resource starts from its
 -- current revision: properties left out (NULL) are copied from it, and base_revision
 -- records which revision that was (only specstar sets it); a draft of a new resource gets
 -- the spec's defaults. A draft is checked for types and formats, not for required
 -- properties: publishing checks the whole spec.
 DECLARE
-  v_live {{table}};
-  v_errors jsonb;
+  _live {{table}};
+  _errors jsonb;
 BEGIN
   IF TG_OP = 'INSERT' THEN
     IF NEW.id IS NULL THEN
       NEW.id := specstar.new_id();
     END IF;
     NEW.base_revision := NULL;
-    SELECT * INTO v_live FROM {{table}} t WHERE t.id = NEW.id;
+    SELECT * INTO _live FROM {{table}} t WHERE t.id = NEW.id;
     IF FOUND THEN
-      NEW.base_revision := v_live.revision;
+      NEW.base_revision := _live.revision;
 {{fill_from_live}}
     ELSE
 {{fill_defaults}}
@@ -29,9 +29,10 @@ BEGIN
     END IF;
     NEW.base_revision := OLD.base_revision;
   END IF;
-  v_errors := specstar._validate_draft({{vid}}, specstar._draft_doc(to_jsonb(NEW)));
-  IF v_errors IS NOT NULL THEN
-    PERFORM specstar._raise_invalid({{spec}}, v_errors, format('%s draft %s', {{spec}}, NEW.id));
+{{check_arrays}}
+  _errors := specstar._validate_draft({{vid}}, specstar._draft_doc(to_jsonb(NEW)));
+  IF _errors IS NOT NULL THEN
+    PERFORM specstar._raise_invalid({{spec}}, _errors, format('%s draft %s', {{spec}}, NEW.id));
   END IF;
   NEW.updated_at := now();
   NEW.updated_by := specstar.current_actor();

@@ -1,0 +1,14 @@
+-- Who may call specstar's functions. Nothing internal is executable by PUBLIC: the roles a
+-- spec names (options.roles, or the GUCs specstar.read_roles / write_roles) are granted
+-- the internal functions their reads and writes call (specstar_core::ddl::grants), and
+-- administration (register_spec, drop_spec, purge, prune, search maintenance) belongs to
+-- the extension's owner, who may grant it. docs/security.md lists who may call what.
+REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA specstar FROM PUBLIC;
+
+-- The functions anyone may call: they read only what the caller may read.
+GRANT EXECUTE ON FUNCTION
+  specstar.options_schema(),      -- the JSON Schema of register_spec's options
+  specstar.current_actor(),       -- who the revisions of this session are attributed to
+  specstar.current_message(),     -- the message of the next revision
+  specstar.pre_request()          -- PostgREST's db-pre-request hook, run as the request's role
+TO PUBLIC;
