@@ -232,6 +232,7 @@ LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   v_fn text;
   v_version text;
+  v_oid regprocedure;
   v_data jsonb := data;
 BEGIN
   FOR v_fn, v_version IN
@@ -240,7 +241,14 @@ BEGIN
        AND v.vid > (SELECT f.vid FROM specstar.spec_versions f WHERE f.spec = _upgrade.spec AND f.version = from_version)
      ORDER BY v.vid
   LOOP
-    PERFORM specstar._check_migrate_owner(spec, to_regprocedure(v_fn || '(jsonb)'), (
+    -- the exact (jsonb) function, checked: an exact match is what the call below resolves to
+    v_oid := to_regprocedure(v_fn || '(jsonb)');
+    IF v_oid IS NULL THEN
+      RAISE EXCEPTION USING ERRCODE = '22000',
+        MESSAGE = format('spec %s: migrate function %s(jsonb) of version %s is gone', spec, v_fn, v_version),
+        HINT = 'Create it again (as the spec''s owner): revisions stored under earlier versions are read through it.';
+    END IF;
+    PERFORM specstar._check_migrate_owner(spec, v_oid, (
       SELECT c.relowner FROM pg_class c WHERE c.relnamespace = 'specstar_data'::regnamespace AND c.relname = spec));
     EXECUTE format('SELECT %s($1)', v_fn) INTO v_data USING v_data;
     IF jsonb_typeof(v_data) IS DISTINCT FROM 'object' THEN
@@ -265,7 +273,7 @@ DECLARE
   v_owner oid;
 BEGIN
   SELECT p.proowner INTO v_owner FROM pg_proc p WHERE p.oid = fn;
-  IF v_owner IS NULL OR v_owner = spec_owner OR (SELECT r.rolsuper FROM pg_roles r WHERE r.oid = v_owner) THEN
+  IF v_owner = spec_owner OR (SELECT r.rolsuper FROM pg_roles r WHERE r.oid = v_owner) THEN
     RETURN;
   END IF;
   RAISE EXCEPTION USING ERRCODE = '42501',

@@ -65,9 +65,12 @@ fn note_plpgsql_frame(probe: Oid) -> bool {
 }
 
 fn exec_callback() -> Option<usize> {
-    if !PROBED.with(|p| p.replace(true)) {
-        // as the extension's owner: the probe is internal, executable by nobody else
+    if !PROBED.with(|p| p.get()) {
+        // as the extension's owner: the probe is internal, executable by nobody else. (An
+        // error here aborts the write, and the next write probes again: only a probe that
+        // ran to the end counts.)
         let found = crate::owner::as_owner(crate::owner::extension_owner(), || Spi::get_one::<bool>("SELECT specstar._plpgsql_frame_probe()"));
+        PROBED.with(|p| p.set(true));
         if !matches!(found, Ok(Some(true))) {
             warning!("specstar: PL/pgSQL frames cannot be recognised in this backend; rollback, restore and publish revisions are labelled as plain writes");
         }

@@ -63,7 +63,7 @@ extension_sql_file!("../sql/grants.sql", name = "grants", finalize);
 /// Check a spec and, given `context.vid`, generate its DDL (see specstar_core::plan). A
 /// schema or options nested too deeply are reported like any other spec error.
 #[pg_extern(name = "_plan", immutable, parallel_safe)]
-fn plan(name: &str, schema: Json, options: Json, context: JsonB) -> JsonB {
+fn plan(name: &str, schema: Json, options: Json, context: Json) -> JsonB {
     let too_deep = |what: &str, path: String, e: specstar_core::json::TooDeep| {
         json!({"ok": false, "errors": [{
             "path": path,
@@ -73,7 +73,7 @@ fn plan(name: &str, schema: Json, options: Json, context: JsonB) -> JsonB {
     JsonB(match (schema.0, options.0) {
         (Err(e), _) => too_deep("the spec is", e.path.clone(), e),
         (_, Err(e)) => too_deep("the options are", format!("/options{}", e.path), e),
-        (Ok(schema), Ok(options)) => specstar_core::plan(name, &schema, &options, &context.0),
+        (Ok(schema), Ok(options)) => specstar_core::plan(name, &schema, &options, &context.0.unwrap_or(serde_json::Value::Null)),
     })
 }
 
@@ -143,8 +143,9 @@ fn json_patch(doc: Json, patch: Json) -> JsonB {
 /// words it (raised by `specstar._raise`). `subject` names the document when it is not a spec's plain document (a draft, a
 /// migrated document).
 #[pg_extern(name = "_error_invalid", immutable, parallel_safe)]
-fn error_invalid(spec: &str, errors: Option<JsonB>, subject: default!(Option<&str>, "NULL")) -> JsonB {
-    let errors = errors.map(|e| e.0).unwrap_or(serde_json::Value::Null);
+fn error_invalid(spec: Option<&str>, errors: Option<Json>, subject: default!(Option<&str>, "NULL")) -> JsonB {
+    let spec = spec.unwrap_or_default();
+    let errors = errors.and_then(|e| e.0.ok()).unwrap_or(serde_json::Value::Null);
     let errors: Vec<specstar_core::document::DocError> = serde_json::from_value(errors).unwrap_or_default();
     let errors = if errors.is_empty() {
         vec![specstar_core::document::DocError { path: String::new(), keyword: "$schema".into(), message: "invalid document".into() }]
@@ -160,10 +161,10 @@ fn error_invalid(spec: &str, errors: Option<JsonB>, subject: default!(Option<&st
 
 /// The PT409 error for a stale revision.
 #[pg_extern(name = "_error_stale", immutable, parallel_safe)]
-fn error_stale(spec: &str, id: pgrx::Uuid, expected: Option<i32>, current: Option<i32>) -> JsonB {
-    let id = id.to_string();
+fn error_stale(spec: Option<&str>, id: Option<pgrx::Uuid>, expected: Option<i32>, current: Option<i32>) -> JsonB {
+    let id = id.map(|i| i.to_string()).unwrap_or_default();
     JsonB(specstar_core::errors::to_json(&specstar_core::errors::stale_revision(
-        spec,
+        spec.unwrap_or_default(),
         &id,
         expected.map(i64::from),
         current.map(i64::from),

@@ -254,15 +254,22 @@ unsafe fn load(rel: pg_sys::Relation, spec: &str, vid: i64) -> SpecInfo {
             &format!("SELECT 1 FROM {} t WHERE t.id = $1 FOR UPDATE", specstar_core::ddl::sql::QualifiedName::new(DATA_SCHEMA, spec)),
             &[pg_sys::UUIDOID],
         );
-        // the generated functions that label their writes, found by their signatures
+        // the generated functions that label their writes, found by their signatures, and
+        // only while they belong to the table's owner or a superuser (whoever owns the API
+        // schema could otherwise drop specstar's and put their own in its place)
         let objects = Objects::new(spec, &descriptor.api_schema);
+        let owner = (*(*rel).rd_rel).relowner;
         let labelled = [(&objects.fn_rollback, "rollback"), (&objects.fn_restore, "restore"), (&objects.fn_publish, "publish")]
             .into_iter()
             .filter_map(|(f, op)| {
-                Spi::get_one_with_args::<Oid>("SELECT pg_catalog.to_regprocedure($1)::pg_catalog.oid", &[f.signature().into()])
-                    .ok()
-                    .flatten()
-                    .map(|oid| (oid, op))
+                Spi::get_one_with_args::<Oid>(
+                    "SELECT p.oid FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_roles r ON r.oid = p.proowner \
+                      WHERE p.oid = pg_catalog.to_regprocedure($1) AND (p.proowner = $2 OR r.rolsuper)",
+                    &[f.signature().into(), owner.into()],
+                )
+                .ok()
+                .flatten()
+                .map(|oid| (oid, op))
             })
             .collect();
         SpecInfo {

@@ -28,6 +28,9 @@ const FAN_IN: usize = 8;
 /// Segments this large are merged only by search_merge, never by a write.
 const INLINE_MERGE_MAX_DOCS: u32 = 32 << 10;
 
+/// Hits of one call that get highlights (the rest get none): highlighting reads the texts.
+const HIGHLIGHT_HITS: usize = 100;
+
 /// Documents per segment when (re)building from the table.
 const BUILD_BATCH: usize = 200_000;
 
@@ -88,19 +91,22 @@ fn uuid_of(s: &str) -> Uuid {
 /// The caller must have the right to read the spec.
 #[pg_extern(name = "_search_hits", stable, parallel_restricted)]
 fn search_hits(
-    spec: &str,
+    spec: Option<&str>,
     q: Option<&str>,
     top: Option<i32>,
     skip: Option<i32>,
     highlights: Option<bool>,
 ) -> TableIterator<'static, (name!(id, Uuid), name!(score, f32), name!(highlights, Option<JsonB>))> {
+    let Some(spec) = spec else {
+        raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, "search: spec is required".into(), "Name a registered spec.", None);
+    };
     let user = unsafe { pg_sys::GetUserId() };
     let check = |st: &State| -> Config {
         let Some(vid) = st.vid else {
             raise(PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT, format!("spec {spec} is not registered"), "SELECT name FROM specstar.specs lists the registered specs.", None);
         };
         if !st.readable {
-            raise(PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE, format!("permission denied to search spec {spec}"), "Searching needs the right to read the spec: options.roles.read, or GRANT SELECT on its table.", None);
+            raise(PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE, format!("permission denied to search spec {spec}"), "Searching needs the right to read the spec: name the role in options.roles.read (docs/security.md says what a role granted by hand needs).", None);
         }
         config_of(vid).unwrap_or_else(|| {
             raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("spec {spec} has no searchable properties"), "Mark string properties with \"x-search\": true (in a new version of the spec) to index them.", None)
@@ -112,7 +118,8 @@ fn search_hits(
                 raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, "search query: q is required".into(), "Pass the words to look for: q => 'word'.", None);
             };
             let query = SearchQuery::parse(config, config_schema(config), q).unwrap_or_else(|e| {
-                let detail = json!({"query": q, "position": e.position}).to_string();
+                // (the query quoted at most 200 characters long: it may be megabytes)
+                let detail = json!({"query": specstar_core::json::shorten(q, 200), "position": e.position}).to_string();
                 raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, e.message, &e.hint, Some(detail))
             });
             let (top, skip) = page(top, skip);
@@ -121,7 +128,7 @@ fn search_hits(
         });
         let mut marked = HashMap::new();
         if highlights.unwrap_or(false) && !hits.is_empty() {
-            let ids: Vec<String> = hits.iter().map(|h| h.0.clone()).collect();
+            let ids: Vec<String> = hits.iter().take(HIGHLIGHT_HITS).map(|h| h.0.clone()).collect();
             for (id, fields) in field_texts(spec, &config, &ids) {
                 let mut obj = serde_json::Map::new();
                 for (i, values) in fields.iter().enumerate() {
@@ -143,13 +150,14 @@ fn search_hits(
 /// `deleted` (old versions of updated or deleted resources); then, when a size level of the
 /// index is full, a merge of that level.
 #[pg_extern(name = "_search_write")]
-fn search_write(spec: &str, vid: i64, deleted: Option<Vec<Uuid>>, docs: Option<JsonB>) {
+fn search_write(spec: &str, vid: i64, deleted: Option<Vec<Uuid>>, docs: Option<crate::json::Json>) {
     let Some(config) = config_of(vid) else { return };
+    let docs = docs.map(|d| d.0.unwrap_or_else(|e| fail("reading the documents to index", e)));
     as_index_owner(|| {
         let seq = next_seq();
         let tombstones: Vec<Tombstone> =
             deleted.unwrap_or_default().iter().map(|u| Tombstone { key: u.to_string(), seq }).collect();
-        let docs: Vec<_> = docs.iter().flat_map(|d| d.0.as_array().into_iter().flatten()).filter_map(|r| doc_of(&config, r, seq)).collect();
+        let docs: Vec<_> = docs.iter().flat_map(|d| d.as_array().into_iter().flatten()).filter_map(|r| doc_of(&config, r, seq)).collect();
         let Some(blob) = segment::build(&config, &docs, tombstones).unwrap_or_else(|e| fail("indexing", e)) else { return };
         let sizes = insert_segment(spec, &blob);
         let inputs = specstar_search::policy::pick(&sizes, FAN_IN, INLINE_MERGE_MAX_DOCS);

@@ -178,9 +178,26 @@ pub(super) fn docs_sql(spec: &str, config: &Config, rest: &str) -> String {
     format!("SELECT jsonb_build_array(t.id, {}) FROM specstar_data.{} t {rest}", cols.join(", "), ident(spec))
 }
 
-/// The text values of each searchable field of the resources `ids`, from the live table.
+/// What highlighting reads of each searchable field: its first values (of an array) and
+/// their first characters, so that a page of hits never loads whole large documents.
+pub(super) const HIGHLIGHT_VALUES: usize = 8;
+pub(super) const HIGHLIGHT_CHARS: usize = 16 << 10;
+
+/// The text values of each searchable field of the resources `ids`, from the live table, as
+/// much as highlighting reads of them.
 pub(super) fn field_texts(spec: &str, config: &Config, ids: &[String]) -> HashMap<String, Vec<Vec<String>>> {
-    let sql = docs_sql(spec, config, "WHERE t.id = ANY($1::uuid[])");
+    // text and text[] alike: ARRAY[]::text[] || col appends a text or concatenates an array
+    let cols: Vec<String> = config
+        .fields
+        .iter()
+        .map(|f| {
+            format!(
+                "(SELECT jsonb_agg(left(u.e, {HIGHLIGHT_CHARS})) FROM unnest(ARRAY[]::text[] || t.{}) WITH ORDINALITY AS u(e, n) WHERE u.n <= {HIGHLIGHT_VALUES})",
+                ident(f)
+            )
+        })
+        .collect();
+    let sql = format!("SELECT jsonb_build_array(t.id, {}) FROM specstar_data.{} t WHERE t.id = ANY($1::uuid[])", cols.join(", "), ident(spec));
     Spi::connect(|client| {
         let mut out = HashMap::new();
         for row in client.select(sql.as_str(), None, &[ids.to_vec().into()])? {

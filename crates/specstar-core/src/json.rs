@@ -76,6 +76,23 @@ pub fn check_depth(value: &Value, limit: usize) -> Result<(), TooDeep> {
     Ok(())
 }
 
+/// The nesting of `value` (a scalar 0, `[1]` 1, `{"a": [1]}` 2), without recursion.
+pub fn depth(value: &Value) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(value, 0usize)];
+    while let Some((v, d)) = stack.pop() {
+        match v {
+            Value::Array(a) => stack.extend(a.iter().map(|c| (c, d + 1))),
+            Value::Object(o) => stack.extend(o.values().map(|c| (c, d + 1))),
+            _ => {}
+        }
+        if v.is_array() || v.is_object() {
+            deepest = deepest.max(d + 1);
+        }
+    }
+    deepest
+}
+
 /// Roughly the size of `value`'s JSON text, without recursion.
 pub fn approx_size(value: &Value) -> usize {
     let mut size = 0;
@@ -153,6 +170,14 @@ mod tests {
         assert_eq!(check_depth(&v, 3).unwrap_err().path, "/x~0~1y/0/z");
         assert_eq!(check_depth(&v, 4).unwrap_err().path, "/x~0~1y/0/z/0");
         assert_eq!(check_depth(&v, 5), Ok(()));
+    }
+
+    #[test]
+    fn depth_counts_containers() {
+        assert_eq!(depth(&json!(1)), 0);
+        assert_eq!(depth(&json!([1])), 1);
+        assert_eq!(depth(&json!({"a": [1], "b": {"c": {}}})), 3);
+        assert_eq!(depth(&nested(150)), 150);
     }
 
     #[test]

@@ -31,10 +31,10 @@ pub struct PatchFailure {
 /// Patches with more operations are refused.
 pub const MAX_OPERATIONS: usize = 1000;
 
-/// A patch may not make a document larger than this (its JSON text, roughly): `copy`
+/// A patch may add at most this much to a document (its JSON text, roughly): `copy`
 /// operations can double a document each, so a short patch could otherwise ask for
 /// unbounded memory.
-pub const MAX_RESULT_BYTES: usize = 64 << 20;
+pub const MAX_GROWTH_BYTES: usize = 64 << 20;
 
 /// The RFC 6902 patch that turns `from` into `to` (both nested at most
 /// [`json::MAX_DEPTH`] levels: the diff recurses).
@@ -58,9 +58,31 @@ pub fn apply(doc: &Value, patch: &Value) -> Result<Value, PatchFailure> {
     let ops: json_patch::Patch = serde_json::from_value(patch.clone())
         .map_err(|e| invalid(format!("not an RFC 6902 JSON Patch: {e}")))?;
     let mut out = doc.clone();
-    // one operation at a time, so that growth is checked after each copy
+    let mut grown = 0usize;
+    // One operation at a time: before each, what it would add is measured (without
+    // recursion) where it would go, so that neither the nesting nor the size can run away —
+    // a copy into its own subtree doubles both, and cloning or dropping a value recurses.
     for (i, op) in ops.0.into_iter().enumerate() {
-        let copies = matches!(op, json_patch::PatchOperation::Copy(_));
+        use json_patch::PatchOperation::*;
+        let added = match &op {
+            Add(o) => Some((o.path.as_str(), Some(&o.value), true)),
+            Replace(o) => Some((o.path.as_str(), Some(&o.value), true)),
+            Copy(o) => Some((o.path.as_str(), out.pointer(o.from.as_str()), true)),
+            Move(o) => Some((o.path.as_str(), out.pointer(o.from.as_str()), false)),
+            Remove(_) | Test(_) => None,
+        };
+        if let Some((target, Some(value), grows)) = added {
+            let refuse = |message: String| PatchFailure { kind: PatchFailureKind::Invalid, operation: Some(i), path: Some(target.to_string()), message };
+            if target.matches('/').count() + json::depth(value) > json::MAX_DEPTH {
+                return Err(refuse(format!("operation {i} would nest the document deeper than {} levels", json::MAX_DEPTH)));
+            }
+            if grows {
+                grown += json::approx_size(value);
+                if grown > MAX_GROWTH_BYTES {
+                    return Err(refuse(format!("operation {i} makes the document more than {} MB larger", MAX_GROWTH_BYTES >> 20)));
+                }
+            }
+        }
         json_patch::patch(&mut out, &[op]).map_err(|e| PatchFailure {
             kind: match e.kind {
                 json_patch::PatchErrorKind::TestFailed => PatchFailureKind::TestFailed,
@@ -70,14 +92,6 @@ pub fn apply(doc: &Value, patch: &Value) -> Result<Value, PatchFailure> {
             path: Some(e.path.to_string()),
             message: format!("operation {i} ({}) failed: {}", e.path, e.kind),
         })?;
-        if copies && json::approx_size(&out) > MAX_RESULT_BYTES {
-            return Err(PatchFailure {
-                kind: PatchFailureKind::Invalid,
-                operation: Some(i),
-                path: None,
-                message: format!("operation {i} makes the document larger than {} MB", MAX_RESULT_BYTES >> 20),
-            });
-        }
     }
     json::check_depth(&out, json::MAX_DEPTH).map_err(|e| invalid(format!("the patched document is {e}")))?;
     Ok(out)
@@ -120,7 +134,7 @@ mod tests {
         let ops: Vec<Value> = (0..70).map(|i| json!({"op": "copy", "from": "", "path": format!("/k{i}")})).collect();
         let f = apply(&doc, &Value::Array(ops)).err().expect("the copies double the document");
         assert_eq!(f.kind, PatchFailureKind::Invalid);
-        assert!(f.message.contains("larger than 64 MB"), "{}", f.message);
+        assert!(f.message.contains("more than 64 MB larger"), "{}", f.message);
         let many: Vec<Value> = (0..=MAX_OPERATIONS).map(|_| json!({"op": "test", "path": "/a", "value": 1})).collect();
         assert_eq!(apply(&doc, &Value::Array(many)).unwrap_err().kind, PatchFailureKind::Invalid);
     }
@@ -142,7 +156,21 @@ mod tests {
         }
         let path = format!("/a{}", "/0".repeat(50));
         let f = apply(&json!({"a": half.clone()}), &json!([{"op": "add", "path": path, "value": half}])).err().expect("too deep");
-        assert!(f.message.starts_with("the patched document is nested deeper"), "{}", f.message);
+        assert!(f.message.contains("would nest the document deeper than 100 levels"), "{}", f.message);
+        // copies into their own subtree double the depth each time: refused at the first
+        // that would go too deep, long before anything recursive sees it
+        let mut deep = json!(1);
+        for _ in 0..60 {
+            deep = json!([deep]);
+        }
+        let mut ops = vec![json!({"op": "add", "path": "/x", "value": deep})];
+        let mut at = "/x".to_string();
+        for _ in 0..12 {
+            at = format!("{at}{}", "/0".repeat(60));
+            ops.push(json!({"op": "copy", "from": "/x", "path": at.clone()}));
+        }
+        let f = apply(&json!({}), &Value::Array(ops)).err().expect("too deep");
+        assert_eq!(f.operation, Some(1));
     }
 
     #[test]

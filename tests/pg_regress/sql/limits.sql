@@ -24,6 +24,8 @@ SELECT count(*) FROM specstar.search('lim', repeat('fox ', 251));
 SELECT count(*) FROM specstar.search('lim', '"quick fox"~100000');
 \echo :LAST_ERROR_SQLSTATE
 SELECT count(*) FROM specstar.search('lim', '"quick fox"~10') AS slop_10;
+SELECT count(*) FROM specstar.search('lim', '"the quick fox"~1');
+\echo :LAST_ERROR_SQLSTATE
 SELECT count(*) FROM specstar.search('lim', '"' || repeat('fox ', 33) || '"');
 \echo :LAST_ERROR_SQLSTATE
 -- results: top at most specstar.search_max_top (1000), skip + top at most ten times that

@@ -11,7 +11,7 @@ SELECT specstar.register_spec('quoted', '{
   "description": "\\\\''; DROP TABLE specstar.spec; --",
   "type": "object",
   "properties": {
-    "label": {"type": "string", "default": "$specstar$ \\\\ '' end", "description": "a \\\\ b '' c $$"},
+    "label": {"type": "string", "default": "$specstar$ {{spec}} \\\\ '' end", "description": "a \\\\ b '' c $$"},
     "mode": {"enum": ["a''b", "c\\\\d", "$e$"], "default": "c\\\\d"},
     "data": {"type": "object", "default": {"k": "v\\\\w ''x'' $y$"}},
     "tags": {"type": "array", "items": {"type": "string"}, "default": ["$specstar$", "\\\\"]}

@@ -1,10 +1,10 @@
-//! Behaviour of a spec: the revision and draft triggers, the API views, the RPC functions,
-//! comments and grants. All of it names the spec version (`vid`) or its columns, so an
+//! Behaviour of a spec: the revision and draft triggers, the API views, the RPC functions and
+//! comments (its grants: `grants.rs`). All of it names the spec version (`vid`) or its columns, so an
 //! evolving spec drops it ([`drop`]) and creates it again ([`create`]) around altering its
 //! storage.
 
 use super::sql::{ident, literal, render};
-use super::{assignments, cols, coldefs, doc_expr, history, Function, Objects};
+use super::{assignments, cols, coldefs, doc_expr, Function, Objects};
 use crate::model::{ColumnType, Property, SpecModel};
 
 fn column_comment(p: &Property) -> Option<String> {
@@ -93,7 +93,6 @@ pub fn create(m: &SpecModel, o: &Objects, vid: i64, as_is: &[String]) -> Vec<Str
         ("fn_patch", o.fn_patch.name.to_string()),
         ("fn_publish", o.fn_publish.name.to_string()),
         ("fn_discard", o.fn_discard.name.to_string()),
-        ("history_columns", history::column_list()),
     ];
     let mut vars: Vec<(&str, &str)> = names.iter().map(|(k, v)| (*k, v.as_str())).collect();
     vars.extend([

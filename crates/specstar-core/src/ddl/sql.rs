@@ -73,15 +73,23 @@ pub fn literal(value: &str) -> String {
 /// The dollar quote of every generated function body.
 pub const BODY_QUOTE: &str = "$specstar$";
 
-/// Fills `{{name}}` placeholders. A template that holds a function body must come out with
-/// exactly its two body quotes: user text enters only as [`literal`]s and validated names,
-/// which contain no `$`, so anything else is a bug, caught here.
+/// Fills the template's `{{name}}` placeholders in one pass: values are never read for
+/// placeholders (a default that says `{{spec}}` stays that text). A template that holds a
+/// function body must come out with exactly its two body quotes: user text enters only as
+/// [`literal`]s and validated names, which contain no `$`, so anything else is a bug, caught
+/// here.
 pub fn render(template: &str, vars: &[(&str, &str)]) -> String {
-    let mut out = template.to_string();
-    for (key, value) in vars {
-        out = out.replace(&format!("{{{{{key}}}}}"), value);
+    let mut out = String::with_capacity(template.len() * 2);
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let end = rest[start..].find("}}").map(|e| start + e).unwrap_or_else(|| panic!("unclosed placeholder in:\n{template}"));
+        let key = &rest[start + 2..end];
+        let value = vars.iter().find(|(k, _)| *k == key).unwrap_or_else(|| panic!("unfilled placeholder {{{{{key}}}}} in:\n{template}"));
+        out.push_str(value.1);
+        rest = &rest[end + 2..];
     }
-    assert!(!out.contains("{{"), "unfilled placeholder in:\n{out}");
+    out.push_str(rest);
     let quotes = template.matches(BODY_QUOTE).count();
     assert_eq!(out.matches(BODY_QUOTE).count(), quotes, "a value broke the dollar quoting of:\n{out}");
     out
@@ -118,5 +126,7 @@ mod tests {
         let broken = std::panic::catch_unwind(|| render(t, &[("v", "'$specstar$'")]));
         assert!(broken.is_err());
         assert!(std::panic::catch_unwind(|| render("{{missing}}", &[])).is_err());
+        // values are not read for placeholders
+        assert_eq!(render("a {{x}} b {{y}}", &[("x", "{{y}}"), ("y", "{{z}}")]), "a {{y}} b {{z}}");
     }
 }
