@@ -72,6 +72,13 @@ UPDATE api.lim SET meta = jsonb_build_object('s', repeat('x', 1000000)) WHERE id
 SELECT * FROM api.lim_patch('00000000-0000-0000-0000-000000000002',
   (SELECT jsonb_agg(jsonb_build_object('op', 'copy', 'from', '/meta', 'path', '/meta/c' || i)) FROM generate_series(1, 70) i));
 \echo :LAST_ERROR_SQLSTATE
+-- a copy into its own subtree doubles the nesting: refused where it would go too deep
+SELECT * FROM api.lim_patch('00000000-0000-0000-0000-000000000001', (
+  SELECT jsonb_build_array(jsonb_build_object('op', 'add', 'path', '/meta', 'value', (repeat('[', 60) || repeat(']', 60))::jsonb))
+      || jsonb_agg(jsonb_build_object('op', 'copy', 'from', '/meta', 'path', '/meta' || repeat('/0', 60 * i))) FROM generate_series(1, 12) i));
+\echo :LAST_ERROR_SQLSTATE
+-- a stored document too deep to compare (none can be stored any more; the function itself)
+SELECT specstar._json_diff(:'deep5000', '{}') -> 'error' ->> 'message' AS diff_error;
 -- schemas and options
 SELECT specstar.register_spec('limdeep', ('{"type": "object", "properties": {"a": ' || repeat('{"items": ', 120) || '{}' || repeat('}', 120) || '}}')::jsonb);
 \echo :LAST_ERROR_SQLSTATE

@@ -102,8 +102,10 @@ SELECT * FROM specstar.search('nope', 'fox');
 \echo :LAST_ERROR_SQLSTATE
 SELECT specstar.search_stats('nope');
 \echo :LAST_ERROR_SQLSTATE
--- (the internal function behind specstar.search names an unknown spec with 42704)
+-- (the internal function behind specstar.search names an unknown spec with 42704, and no spec with 22023)
 SELECT * FROM specstar._search_hits('nope', 'fox', 10, 0, false);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM specstar._search_hits(NULL, 'fox', 10, 0, false);
 \echo :LAST_ERROR_SQLSTATE
 -- merging and rebuilding need READ COMMITTED (25001)
 BEGIN ISOLATION LEVEL REPEATABLE READ;

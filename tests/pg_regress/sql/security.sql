@@ -90,7 +90,20 @@ SELECT title, rank, revision FROM api.secnote_at('00000000-0000-0000-0000-000000
 RESET ROLE;
 ALTER FUNCTION public.sec_up(jsonb) OWNER TO CURRENT_USER;
 
-SELECT specstar.drop_spec('secnote', drop_data => true);
+-- gone, with a look-alike of another role's in its place: refused (22000), never called
 DROP FUNCTION public.sec_up(jsonb);
+CREATE FUNCTION public.sec_up(VARIADIC docs jsonb[]) RETURNS jsonb LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'the look-alike ran as %', current_user;
+END
+$$;
+ALTER FUNCTION public.sec_up(jsonb[]) OWNER TO regress_sec_mallory;
+SET ROLE regress_sec_reader;
+SELECT title, rank, revision FROM api.secnote_at('00000000-0000-0000-0000-0000000000a1', revision => 1);
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+DROP FUNCTION public.sec_up(jsonb[]);
+
+SELECT specstar.drop_spec('secnote', drop_data => true);
 DROP OWNED BY regress_sec_reader, regress_sec_writer, regress_sec_mallory;
 DROP ROLE regress_sec_reader, regress_sec_writer, regress_sec_mallory;
