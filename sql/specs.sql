@@ -15,23 +15,19 @@ END
 $$;
 REVOKE ALL ON FUNCTION specstar._execute(jsonb) FROM PUBLIC;
 
--- Every role a descriptor grants access to must exist (22023 naming /options/roles/...).
-CREATE FUNCTION specstar._check_roles(name text, descriptor jsonb) RETURNS void
+-- Every role a spec grants access to must exist (22023 naming /options/roles/...). roles is
+-- the plan's [{path, role}] (specstar_core::plan).
+CREATE FUNCTION specstar._check_roles(name text, roles jsonb) RETURNS void
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-  v_kind text;
+  v_path text;
   v_rolname text;
-  v_n bigint;
 BEGIN
-  FOR v_kind, v_rolname, v_n IN
-    SELECT e.k, r.rolname, r.n
-      FROM jsonb_each(descriptor -> 'roles') AS e(k, list),
-           jsonb_array_elements_text(e.list) WITH ORDINALITY AS r(rolname, n)
-  LOOP
+  FOR v_path, v_rolname IN SELECT r ->> 'path', r ->> 'role' FROM jsonb_array_elements(roles) r LOOP
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE pg_roles.rolname = v_rolname) THEN
       PERFORM specstar._raise_spec_errors(name, jsonb_build_array(jsonb_build_object(
-        'path', format('/options/roles/%s/%s', v_kind, v_n - 1),
-        'message', format('/options/roles/%s/%s: role %s does not exist', v_kind, v_n - 1, v_rolname),
+        'path', v_path,
+        'message', format('%s: role %s does not exist', v_path, v_rolname),
         'hint', 'Create the role first (CREATE ROLE ... NOLOGIN), or name an existing one.')));
     END IF;
   END LOOP;
@@ -134,7 +130,7 @@ BEGIN
   END IF;
   v_vid := pg_catalog.nextval('specstar.spec_versions_vid_seq');
   v_plan := specstar._plan(_register_spec.name, _register_spec.schema, v_options, v_context || pg_catalog.jsonb_build_object('vid', v_vid));
-  PERFORM specstar._check_roles(_register_spec.name, v_plan -> 'descriptor');
+  PERFORM specstar._check_roles(_register_spec.name, v_plan -> 'roles');
   PERFORM specstar._ensure_api_schema(v_plan ->> 'api_schema');
   INSERT INTO specstar.spec_versions (vid, spec, version, schema, options, descriptor, drop_statements, migrate)
   VALUES (v_vid, _register_spec.name, v_plan ->> 'version', _register_spec.schema, v_plan -> 'options', v_plan -> 'descriptor',
@@ -188,7 +184,7 @@ BEGIN
   v_plan := specstar._plan(v_spec, _evolve_spec.schema, _evolve_spec.options, context || jsonb_build_object(
     'vid', v_vid,
     'as_is_versions', v_as_is,
-    'current', (SELECT jsonb_build_object('schema', v.schema, 'options', v.options)
+    'current', (SELECT jsonb_build_object('schema', v.schema, 'options', v.options, 'descriptor', v.descriptor)
                   FROM specstar.spec_versions v WHERE v.vid = current_vid)));
   IF NOT (v_plan ->> 'ok')::boolean THEN
     PERFORM specstar._raise_spec_errors(v_spec, v_plan -> 'errors');
@@ -221,7 +217,7 @@ BEGIN
     END LOOP;
   END IF;
 
-  PERFORM specstar._check_roles(v_spec, v_plan -> 'descriptor');
+  PERFORM specstar._check_roles(v_spec, v_plan -> 'roles');
   PERFORM specstar._ensure_api_schema(v_plan ->> 'api_schema');
   INSERT INTO specstar.spec_versions (vid, spec, version, schema, options, descriptor, drop_statements, migrate)
   VALUES (v_vid, v_spec, v_version, _evolve_spec.schema, v_plan -> 'options', v_plan -> 'descriptor',
@@ -243,7 +239,7 @@ BEGIN
       'CREATE TEMP TABLE specstar_migrated_drafts ON COMMIT DROP AS
          SELECT d.id, %s(specstar._draft_doc(to_jsonb(d.*))) AS data FROM specstar_data.%I d',
       v_migrate, v_spec || '_draft');
-    v_declared := ARRAY(SELECT p ->> 'name' FROM jsonb_array_elements(v_plan -> 'descriptor' -> 'properties') p);
+    v_declared := ARRAY(SELECT jsonb_array_elements_text(v_evolve -> 'declared'));
     FOR v_bad IN
       SELECT x.kind, x.id, x.errors FROM (
         SELECT 1 AS n, 'resource' AS kind, m.id, specstar._migrated_errors(v_spec, v_vid, m.data, v_declared, false) AS errors
@@ -267,9 +263,8 @@ BEGIN
   -- the tables stay: the roles of the old version lose their grants on them (the new
   -- behaviour grants the new version's roles again)
   FOR v_role IN
-    SELECT DISTINCT r.rolname FROM specstar.spec_versions v,
-           jsonb_array_elements_text((v.descriptor -> 'roles' -> 'read') || (v.descriptor -> 'roles' -> 'write')) AS r(rolname)
-     WHERE v.vid = current_vid AND EXISTS (SELECT 1 FROM pg_roles WHERE pg_roles.rolname = r.rolname)
+    SELECT r.rolname FROM jsonb_array_elements_text(v_evolve -> 'revoke_roles') AS r(rolname)
+     WHERE EXISTS (SELECT 1 FROM pg_roles WHERE pg_roles.rolname = r.rolname)
   LOOP
     EXECUTE format('REVOKE ALL ON specstar_data.%I, specstar_data.%I, specstar_data.%I FROM %I',
                    v_spec, v_spec || '_revision', v_spec || '_draft', v_role);
@@ -286,8 +281,7 @@ BEGIN
   UPDATE specstar.spec s SET current_vid = v_vid, api_schema = v_plan ->> 'api_schema' WHERE s.name = v_spec;
   -- The search index follows: rebuilt when its fields or language changed, or when migrate
   -- rewrote the documents (the triggers that feed it were dropped meanwhile).
-  IF (v_plan -> 'descriptor' -> 'search') IS DISTINCT FROM (SELECT v.descriptor -> 'search' FROM specstar.spec_versions v WHERE v.vid = current_vid)
-     OR (v_migrate IS NOT NULL AND jsonb_typeof(v_plan -> 'descriptor' -> 'search') = 'object') THEN
+  IF (v_evolve ->> 'rebuild_search')::boolean THEN
     PERFORM specstar._search_rebuild(v_spec);
   END IF;
   PERFORM specstar._notify_pgrst();

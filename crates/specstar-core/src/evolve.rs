@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use crate::ddl::sql::{ident, literal};
+use crate::descriptor::Descriptor;
 use crate::ddl::{self, history, storage, Objects};
 use crate::error::pointer_segment;
 use crate::model::SpecModel;
@@ -204,8 +205,10 @@ pub fn evolution(old: &SpecModel, new: &SpecModel) -> Evolution {
 /// the data, the two UPDATEs that write migrated documents (from `pg_temp.specstar_migrated`,
 /// `(id, revision, data, ...)`, and `pg_temp.specstar_migrated_drafts`, `(id, data)`; `$1` is
 /// the revision message), the INSERT that moves the superseded revisions into the history,
-/// and the new behaviour.
-pub fn plan(old: &SpecModel, new: &SpecModel, new_ddl: &ddl::Ddl) -> Value {
+/// and the new behaviour; besides, what the SQL layer needs to know: the new version's
+/// property names (`declared`), the old version's roles (`revoke_roles`) and whether the
+/// search index must be rebuilt (`rebuild_search`).
+pub fn plan(old: &SpecModel, registered: Option<&Descriptor>, new: &SpecModel, new_ddl: &ddl::Ddl) -> Value {
     let e = evolution(old, new);
     let (o, n) = (Objects::new(&old.name, &old.api_schema), Objects::new(&new.name, &new.api_schema));
     let from = |temp: &str| {
@@ -234,7 +237,23 @@ pub fn plan(old: &SpecModel, new: &SpecModel, new_ddl: &ddl::Ddl) -> Value {
         "_message = $1".to_string(),
     ]);
     let drop_behaviour = [ddl::search::drop(old, &o), ddl::behaviour::drop(&o)].concat();
+    // what the registered version granted and indexed (its descriptor says; the old model,
+    // checked again under today's defaults, may name other roles)
+    let (old_read, old_write, old_search) = match registered {
+        Some(d) => (&d.roles.read, &d.roles.write, d.search.clone()),
+        None => (&old.read_roles, &old.write_roles, ddl::search::descriptor(old)),
+    };
+    let mut old_roles: Vec<&String> = old_read.iter().chain(old_write.iter()).collect();
+    old_roles.sort();
+    old_roles.dedup();
+    let new_search = ddl::search::descriptor(new);
+    // the index follows: rebuilt when its fields or language change, or when a migrate
+    // function rewrites the documents (the triggers that feed it are dropped meanwhile)
+    let rebuild_search = new_search != old_search || (new.options.migrate.is_some() && new_search.is_some());
     json!({
+        "declared": new.property_names(),
+        "revoke_roles": old_roles,
+        "rebuild_search": rebuild_search,
         "changes": e.changes,
         "removed": e.removed,
         "drop_behaviour": drop_behaviour,

@@ -19,8 +19,10 @@ use serde_json::{json, Value};
 
 /// Entry point behind `specstar._plan`: check a spec and, when the context carries a
 /// version id, generate its DDL. Always returns data: `{"ok": false, "errors": [...]}` or
-/// `{"ok": true, "options": {...}, "descriptor": {...}, "create": [...], "drop": [...]}`;
-/// when the context names the `current` version, also `"evolve"` (see [`evolve::plan`]).
+/// `{"ok": true, "options": {...}, "descriptor": {...}, "roles": [{path, role}],
+/// "create": [...], "drop": [...]}`; when the context names the `current` version, also
+/// `"evolve"` (see [`evolve::plan`]). The SQL layer reads these facts, computed here from the
+/// typed models, rather than digging into the descriptor.
 pub fn plan(name: &str, schema: &Value, options: &Value, context: &Value) -> Value {
     let ctx: model::Context = match serde_json::from_value(context.clone()) {
         Ok(c) => c,
@@ -35,6 +37,11 @@ pub fn plan(name: &str, schema: &Value, options: &Value, context: &Value) -> Val
     let Some(vid) = ctx.vid else { return out };
     let ddl = ddl::generate(&m, vid, &ctx.as_is_versions);
     out["descriptor"] = ddl.descriptor.clone();
+    // every role the spec grants to, with where it came from (they must exist)
+    out["roles"] = json!([("read", &m.read_roles), ("write", &m.write_roles)]
+        .into_iter()
+        .flat_map(|(kind, list)| list.iter().enumerate().map(move |(i, r)| json!({"path": format!("/options/roles/{kind}/{i}"), "role": r})))
+        .collect::<Vec<_>>());
     out["drop"] = json!([ddl.drop_behaviour.clone(), ddl.drop_storage.clone()].concat());
     match &ctx.current {
         None => out["create"] = json!([ddl.storage, ddl.behaviour].concat()),
@@ -48,7 +55,14 @@ pub fn plan(name: &str, schema: &Value, options: &Value, context: &Value) -> Val
                         e
                     }).collect::<Vec<_>>()})
                 }
-                Ok(old) => out["evolve"] = evolve::plan(&old, &m, &ddl),
+                Ok(old) => {
+                    let registered = match current.descriptor.as_ref().map(descriptor::Descriptor::from_json) {
+                        Some(Err(e)) => return json!({"ok": false, "errors": [error::SpecError::new("", format!("registered version: {e}"), "")]}),
+                        Some(Ok(d)) => Some(d),
+                        None => None,
+                    };
+                    out["evolve"] = evolve::plan(&old, registered.as_ref(), &m, &ddl)
+                }
             }
         }
     }
@@ -97,6 +111,25 @@ mod tests {
         assert!(e["create_behaviour"].as_array().unwrap().iter().any(|s| s.as_str().unwrap().contains("_revision_trigger('a', '9')")));
         // drop_spec later drops everything, storage included
         assert!(out["drop"].as_array().unwrap().iter().any(|s| s == "DROP TABLE \"specstar_data\".\"a\""));
+        // what the SQL layer needs, computed here
+        assert_eq!(e["declared"], json!(["n", "title"]));
+        assert_eq!(e["rebuild_search"], false);
+    }
+
+    #[test]
+    fn plan_facts_come_from_the_registered_descriptor() {
+        let v1 = json!({"type": "object", "properties": {"t": {"type": "string", "x-search": true}}});
+        let v2 = json!({"type": "object", "properties": {"t": {"type": "string"}}});
+        let registered = plan("a", &v1, &json!({}), &json!({"vid": 1, "read_roles": ["old_reader"]}));
+        assert_eq!(registered["roles"], json!([{"path": "/options/roles/read/0", "role": "old_reader"}]));
+        let ctx = json!({"vid": 2, "read_roles": ["new_reader"], "write_roles": ["w"],
+                         "current": {"schema": v1, "options": {"version": "1"}, "descriptor": registered["descriptor"]}});
+        let out = plan("a", &v2, &json!({"version": "2"}), &ctx);
+        // the roles granted then are revoked, not today's defaults
+        assert_eq!(out["evolve"]["revoke_roles"], json!(["old_reader"]));
+        assert_eq!(out["roles"], json!([{"path": "/options/roles/read/0", "role": "new_reader"}, {"path": "/options/roles/write/0", "role": "w"}]));
+        // the index went away: rebuilt (to empty)
+        assert_eq!(out["evolve"]["rebuild_search"], true);
     }
 
     #[test]

@@ -184,6 +184,9 @@ pub struct Context {
 pub struct CurrentVersion {
     pub schema: Value,
     pub options: Value,
+    /// its descriptor as registered: what was actually granted and indexed then
+    #[serde(default)]
+    pub descriptor: Option<Value>,
 }
 
 /// A checked spec.
