@@ -100,7 +100,7 @@ class Server:
         test.assertGreater(len(self.responses), 50)
         for method, path, r in self.responses:
             test.assertLess(r.status, 500, f"{method} {path}: {r}")
-            for marker in ("backtrace", "pgrx", "rust_begin_unwind", ".rs:"):
+            for marker in ("backtrace", "panicked", "pgrx", "rust_begin_unwind", ".rs:"):
                 test.assertNotIn(marker, r.raw, f"{method} {path}: {r}")
 
     def request(self, method, path, body=None, headers=None, auth=None):
