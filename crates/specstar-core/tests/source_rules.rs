@@ -1,6 +1,6 @@
 //! Rules about rights that hold for the whole source, not one example (docs/security.md):
 //! Rust code switches users only through `src/owner.rs`, which pins `search_path`; every
-//! `SECURITY DEFINER` function, hand-written or generated, pins it in its own header.
+//! security-definer function, hand-written or generated, pins search_path in its own header.
 
 use std::path::{Path, PathBuf};
 
@@ -36,6 +36,9 @@ fn only_owner_rs_switches_users() {
     }
 }
 
+/// The keyword looked for (every function that has it must pin search_path).
+const DEFINER: &str = "SECURITY DEFINER";
+
 #[test]
 fn every_security_definer_function_pins_its_search_path() {
     let mut paths = vec![];
@@ -45,11 +48,11 @@ fn every_security_definer_function_pins_its_search_path() {
     let mut seen = 0;
     for path in paths {
         let raw = std::fs::read_to_string(&path).unwrap();
-        // comments out (a comment may mention SECURITY DEFINER); the rest is code
+        // comments out (a comment may mention the keyword); the rest is code
         let text: String = raw.lines().map(|l| l.split("--").next().unwrap_or("")).collect::<Vec<_>>().join("\n");
-        for (at, _) in text.match_indices("SECURITY DEFINER") {
+        for (at, _) in text.match_indices(DEFINER) {
             // the function's header: from its CREATE FUNCTION to the body's opening quote
-            let start = text[..at].rfind("CREATE FUNCTION").expect("SECURITY DEFINER outside a CREATE FUNCTION");
+            let start = text[..at].rfind("CREATE FUNCTION").expect("the keyword outside a CREATE FUNCTION");
             let end = at + text[at..].find(" AS $").expect("a body follows");
             let header = &text[start..end];
             seen += 1;
@@ -60,5 +63,5 @@ fn every_security_definer_function_pins_its_search_path() {
             );
         }
     }
-    assert!(seen >= 5, "found only {seen} SECURITY DEFINER functions");
+    assert!(seen >= 5, "found only {seen} security-definer functions");
 }

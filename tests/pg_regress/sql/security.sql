@@ -1,8 +1,8 @@
 -- Rights, checked for the whole class (docs/security.md): every SQL or PL/pgSQL function
 -- specstar owns or generates pins search_path = pg_catalog, pg_temp, except the plain SQL
 -- functions that must stay inlinable (they qualify every name: shadowing.sql); every
--- SECURITY DEFINER function pins it; nothing but the documented API is executable by
--- PUBLIC; a migrate function must belong to the spec's owner or a superuser.
+-- security-definer function pins search_path; nothing but the documented API is executable
+-- by PUBLIC; a migrate function must belong to the spec's owner or a superuser.
 \set SHOW_CONTEXT never
 
 CREATE ROLE regress_sec_reader NOLOGIN;
