@@ -31,7 +31,7 @@ install: deps                    ## build the extension (release) and install it
 	cargo pgrx install --release --pg-config $(PG_CONFIG) $(if $(filter 0,$(shell id -u)),,--sudo)
 
 unit:                            ## only the pure-Rust unit tests
-	cargo test -p specstar-core -p specstar-search
+	cargo test -p specstar-core -p specstar-search -p specstar-graphql
 
 regress: install                 ## only the golden SQL tests
 	SUITES="regress readme" scripts/test.sh

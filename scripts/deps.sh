@@ -38,6 +38,19 @@ if [ "$(.tools/bin/postgrest --version 2>/dev/null)" != "PostgREST $POSTGREST_VE
   [ "$(.tools/bin/postgrest --version)" = "PostgREST $POSTGREST_VERSION" ] || { echo "unexpected PostgREST version" >&2; exit 1; }
 fi
 
+# Python packages of the HTTP suite (tests/http/requirements.txt, pinned by hash) into .tools/python
+if ! PYTHONPATH=.tools/python python3 -c 'import graphql; assert graphql.__version__ == "3.2.6"' 2>/dev/null; then
+  if ! python3 -m pip --version >/dev/null 2>&1; then
+    echo "==> apt-get install python3-pip"
+    sudo_if_needed apt-get update -q
+    sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-pip
+  fi
+  echo "==> pip install -r tests/http/requirements.txt into .tools/python"
+  rm -rf .tools/python
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --no-deps --require-hashes \
+    -r tests/http/requirements.txt --target .tools/python
+fi
+
 pgrx_home=${PGRX_HOME:-$HOME/.pgrx}
 if ! grep -qs "^pg15 = \"$PG_CONFIG\"" "$pgrx_home/config.toml"; then
   echo "==> cargo pgrx init --pg15 $PG_CONFIG"

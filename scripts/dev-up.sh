@@ -47,6 +47,7 @@ cat <<MSG
 specstar is up.
   PostgreSQL  psql -h 127.0.0.1 -p $PORT -U postgres $DB
   REST API    $API/   (OpenAPI; requests without a token read as web_anon)
+  GraphQL     $API/rpc/graphql   (POST {"query": ...}; schema: $API/rpc/graphql_sdl; docs/graphql.md)
   specs       $(psql -X -d "$DB" -tAc "SELECT string_agg(name, ', ' ORDER BY name) FROM specstar.specs")
 
   Writes need a JWT for the role web_writer; its "sub" becomes the author of the revisions:
@@ -66,6 +67,8 @@ specstar is up.
   restore  curl -s -X POST "\$API/rpc/article_restore" -H "Authorization: Bearer \$TOKEN" -H 'Content-Type: application/json' \\
                 -d "{\\"id\\": \\"\$ID\\"}"
   search   curl -s "\$API/rpc/article_search?q=hello&select=id,title,score,highlights"   (docs/search.md)
+  GraphQL  curl -s "\$API/rpc/graphql" -H 'Content-Type: application/json' \\
+                -d '{"query": "{ articleCollection(first: 3) { totalCount edges { node { title revision } } } }"}'   (docs/graphql.md)
 
   The README's "A tour over HTTP" runs every verb; docs/rest.md has the rest.
   stop        make down

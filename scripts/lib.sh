@@ -44,6 +44,8 @@ unix_socket_directories = ''
 fsync = on
 log_min_messages = warning
 max_prepared_transactions = 2
+# counts statements per GraphQL request (tests/http/test_graphql.py)
+shared_preload_libraries = 'pg_stat_statements'
 CONF
 }
 

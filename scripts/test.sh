@@ -22,8 +22,8 @@ failed=()
 want() { [[ " $SUITES " == *" $1 "* ]]; }
 
 if want unit; then
-  log "unit: cargo test -p specstar-core -p specstar-search"
-  cargo test -q -p specstar-core -p specstar-search || failed+=(unit)
+  log "unit: cargo test -p specstar-core -p specstar-search -p specstar-graphql"
+  cargo test -q -p specstar-core -p specstar-search -p specstar-graphql || failed+=(unit)
 fi
 
 WORK=$(mktemp -d /tmp/specstar-test.XXXXXX) && chmod 755 "$WORK" && WORK=$(server_dir "$WORK")
@@ -34,7 +34,8 @@ export PGPORT=$PORT
 as_pg mkdir -p "$WORK/data" && as_pg chmod 700 "$WORK/data"
 init_cluster "$WORK/data"
 trap 'stop_cluster "$WORK/data"; rm -rf "$WORK"' EXIT
-start_cluster "$WORK/data" "$PORT"
+# pg_stat_statements counts nested statements too: the GraphQL suite counts them per request
+start_cluster "$WORK/data" "$PORT" -c pg_stat_statements.track=all
 log "test cluster on 127.0.0.1:$PORT"
 
 # Crash guard: no suite may crash a backend. A crash makes the postmaster restart every
@@ -70,7 +71,7 @@ fi
 if want readme; then
   log "readme: the SQL of README.md and of the worked examples in docs/"
   mkdir -p "$OUT/readme-input/sql" "$OUT/readme-input/expected"
-  examples=(readme:README.md drafts-and-migrations:docs/drafts-and-migrations.md)
+  examples=(readme:README.md drafts-and-migrations:docs/drafts-and-migrations.md graphql:docs/graphql.md)
   for example in "${examples[@]}"; do
     name=${example%%:*}
     python3 tests/readme/extract.py "${example#*:}" > "$OUT/readme-input/sql/$name.sql"
@@ -111,7 +112,7 @@ if want http; then
   log "http: tests/http through PostgREST $("$POSTGREST" --version | cut -d' ' -f2)"
   for module in tests/http/test_*.py; do  # one process (one PostgREST) per module
     name=$(basename "$module" .py)
-    TEST_OUTPUT=$OUT PGBIN=$PGBIN POSTGREST=$POSTGREST python3 "$module" 2>&1 | tee "$OUT/$name.log" | grep -Ev '^test_.* ok$' || true
+    TEST_OUTPUT=$OUT PGBIN=$PGBIN POSTGREST=$POSTGREST PYTHONPATH=$PWD/.tools/python python3 "$module" 2>&1 | tee "$OUT/$name.log" | grep -Ev '^test_.* ok$' || true
     grep -q '^OK' "$OUT/$name.log" || failed+=("http:$name")
   done
   guard http

@@ -46,6 +46,7 @@ BEGIN
       || E'see <resource>_revision, and the RPCs <resource>_at, _as_of, _diff, _rollback, _restore and _patch; '
       || E'drafts live in <resource>_draft and are published with <resource>_publish.');
   END IF;
+  PERFORM specstar._ensure_graphql(api_schema);
 END
 $$;
 
@@ -336,6 +337,10 @@ BEGIN
   PERFORM specstar._search_forget(v_spec.name);
   DELETE FROM specstar.spec_versions v WHERE v.spec = v_spec.name;
   DELETE FROM specstar.spec s WHERE s.name = v_spec.name;
+  -- the API schema's GraphQL endpoint goes with its last spec (so that the schema can be dropped)
+  IF NOT EXISTS (SELECT 1 FROM specstar.spec s WHERE s.api_schema = v_spec.api_schema) THEN
+    EXECUTE format('DROP FUNCTION IF EXISTS %I.graphql(text, jsonb, text, jsonb), %I.graphql_sdl()', v_spec.api_schema, v_spec.api_schema);
+  END IF;
   PERFORM specstar._notify_pgrst();
 END
 $$;

@@ -10,6 +10,7 @@ use serde_json::json;
 
 mod caller;
 mod datum_json;
+mod graphql;
 mod json;
 mod jsonb_build;
 mod owner;
@@ -28,6 +29,7 @@ use json::Json;
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     search::register_settings();
+    graphql::register_settings();
 }
 
 // Rust's allocations only (PostgreSQL keeps palloc and malloc): see Cargo.toml.
@@ -57,7 +59,8 @@ extension_sql_file!(
     name = "search",
     requires = ["catalog", "helpers", search_write, search_merge, search_rebuild, search_counts, search_verify, backend_threads]
 );
-extension_sql_file!("../sql/specs.sql", name = "specs", requires = ["helpers", "search"]);
+extension_sql_file!("../sql/graphql.sql", name = "graphql", requires = ["helpers", graphql_plan, graphql_sdl]);
+extension_sql_file!("../sql/specs.sql", name = "specs", requires = ["helpers", "search", "graphql"]);
 extension_sql_file!("../sql/grants.sql", name = "grants", finalize);
 
 /// Check a spec and, given `context.vid`, generate its DDL (see specstar_core::plan). A

@@ -3,6 +3,7 @@ scripts/test.sh), the development roles, the example specs, and the real PostgRE
 a free loopback port, started here and stopped at the end. Standard library only."""
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -120,3 +121,26 @@ class Server:
             resp = Response(e.code, e.headers, e.read().decode())
         self.responses.append((method, path, resp))
         return resp
+
+
+def run_readme_tour(test, server, variable, expected_name):
+    """Runs the README's ```sh block that sets `variable` (its address replaced by the
+    server's, with the suite's JWT secret) and compares what it prints with
+    tests/readme/expected/<expected_name> (a differing output goes to TEST_OUTPUT). Returns
+    the output."""
+    with open(os.path.join(ROOT, "README.md")) as f:
+        readme = f.read()
+    [tour] = [b for b in re.findall(r"^```sh\n(.*?)^```", readme, flags=re.S | re.M) if f"\n{variable}=" in "\n" + b]
+    line = re.search(rf"^{variable}=(http://127\.0\.0\.1:54330)", tour, flags=re.M)
+    test.assertIsNotNone(line, f"the tour sets {variable} to the address make up prints")
+    script = tour.replace(f"{variable}=http://127.0.0.1:54330", f"{variable}={server.url('')}")
+    out = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=ROOT, capture_output=True, text=True,
+                         env=dict(os.environ, SPECSTAR_JWT_SECRET=SECRET), timeout=120)
+    test.assertEqual(out.returncode, 0, out.stderr)
+    expected_path = os.path.join(ROOT, "tests", "readme", "expected", expected_name)
+    expected = open(expected_path).read() if os.path.exists(expected_path) else ""
+    if out.stdout != expected:
+        with open(os.path.join(os.environ.get("TEST_OUTPUT", "/tmp"), expected_name), "w") as f:
+            f.write(out.stdout)
+    test.assertEqual(out.stdout, expected)
+    return out.stdout

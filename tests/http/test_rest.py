@@ -4,15 +4,12 @@ statuses, headers and bodies, and the data checked unchanged after each refused 
 
 Run by scripts/test.sh (suite "http"), which provides the PostgreSQL cluster."""
 import json
-import os
-import re
-import subprocess
 import time
 import unittest
 import urllib.parse
 import uuid
 
-from support import ROOT, SECRET, Server, psql, token
+from support import Server, psql, run_readme_tour, token
 
 S = Server()
 WRITER = token("web_writer", "alice")
@@ -372,19 +369,7 @@ class Readme(unittest.TestCase):
     and compared with tests/readme/expected/rest.out."""
 
     def test_rest_tour(self):
-        readme = open(os.path.join(ROOT, "README.md")).read()
-        [tour] = [b for b in re.findall(r"^```sh\n(.*?)^```", readme, flags=re.S | re.M) if "API=" in b]
-        self.assertIn("API=http://127.0.0.1:54330\n", tour)
-        script = tour.replace("API=http://127.0.0.1:54330", f"API={S.url('')}")
-        out = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=ROOT, capture_output=True, text=True,
-                             env=dict(os.environ, SPECSTAR_JWT_SECRET=SECRET), timeout=120)
-        self.assertEqual(out.returncode, 0, out.stderr)
-        expected_path = os.path.join(ROOT, "tests", "readme", "expected", "rest.out")
-        expected = open(expected_path).read() if os.path.exists(expected_path) else ""
-        if out.stdout != expected:
-            with open(os.path.join(os.environ.get("TEST_OUTPUT", "/tmp"), "rest.out"), "w") as f:
-                f.write(out.stdout)
-        self.assertEqual(out.stdout, expected)
+        run_readme_tour(self, S, "API", "rest.out")
 
 
 class SchemaReload(unittest.TestCase):

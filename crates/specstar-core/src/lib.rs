@@ -8,6 +8,7 @@ pub mod document;
 pub mod error;
 pub mod errors;
 pub mod evolve;
+pub mod graphql_names;
 pub mod if_match;
 pub mod json;
 pub mod model;

@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 
 use crate::document::{draft_schema, DocValidator};
 use crate::error::{pointer_segment, SpecError};
+use crate::graphql_names;
 use crate::json;
 use crate::names;
 use crate::options::SpecOptions;
@@ -399,6 +400,7 @@ impl SpecModel {
                 ));
             }
         }
+        graphql_name_errors(name, &ctx.specs, &mut errors);
 
         let mut names_sorted: Vec<&String> = props.keys().collect();
         names_sorted.sort();
@@ -414,6 +416,7 @@ impl SpecModel {
                 properties.push(p);
             }
         }
+        property_field_errors(&properties, &mut errors);
         let (read_roles, write_roles) = match options.as_ref().and_then(|o| o.roles.clone()) {
             Some(r) => (r.read, r.write),
             None => (ctx.read_roles.clone(), ctx.write_roles.clone()),
@@ -554,6 +557,56 @@ impl SpecModel {
     /// Names of the properties in column order.
     pub fn property_names(&self) -> Vec<&str> {
         self.properties.iter().map(|p| p.name.as_str()).collect()
+    }
+}
+
+/// The GraphQL types and root fields a spec generates must not be GraphQL's own or another
+/// spec's (`page_info` would be `PageInfo`; `blog` and `blog_post` never meet, but a spec
+/// could meet a built-in or a name that only differs in underscores).
+fn graphql_name_errors(name: &str, others: &[String], errors: &mut Vec<SpecError>) {
+    let mine: Vec<String> = graphql_names::type_names(name).into_iter().chain(graphql_names::root_fields(name)).collect();
+    if let Some(clash) = mine.iter().find(|n| graphql_names::BUILTIN_TYPES.contains(&n.as_str())) {
+        errors.push(SpecError::new(
+            "",
+            format!("spec name \"{name}\" would make the GraphQL type {clash}, which is GraphQL's own"),
+            "Choose another name (docs/graphql.md lists the built-in types).",
+        ));
+    }
+    for other in others {
+        let theirs: Vec<String> = graphql_names::type_names(other).into_iter().chain(graphql_names::root_fields(other)).collect();
+        if let Some(clash) = mine.iter().find(|n| theirs.contains(n)) {
+            errors.push(SpecError::new(
+                "",
+                format!("spec name \"{name}\" clashes with spec \"{other}\" in GraphQL: both would make {clash}"),
+                "Choose a name whose words differ from the other spec's, not only its underscores.",
+            ));
+        }
+    }
+}
+
+/// Each property's GraphQL field (its camelCase name) must be its own: not another
+/// property's (`view_count` and `viewCount`), a system field, or a reference field.
+fn property_field_errors(properties: &[Property], errors: &mut Vec<SpecError>) {
+    let fields: Vec<(String, &str)> = properties
+        .iter()
+        .map(|p| (graphql_names::camel(&p.name), p.name.as_str()))
+        .chain(properties.iter().filter(|p| p.reference.is_some()).map(|p| (graphql_names::reference_field(&p.name), p.name.as_str())))
+        .collect();
+    for p in properties {
+        let field = graphql_names::camel(&p.name);
+        let base = prop_path(&p.name);
+        let clash = if graphql_names::SYSTEM_FIELDS.contains(&field.as_str()) {
+            Some("a field every record has".to_string())
+        } else {
+            fields.iter().find(|(f, owner)| *f == field && *owner != p.name).map(|(_, owner)| format!("the field of property \"{owner}\""))
+        };
+        if let Some(clash) = clash {
+            errors.push(SpecError::new(
+                base.clone(),
+                format!("{base}: property \"{}\" would be the GraphQL field {field}, which is {clash}", p.name),
+                "Rename the property: GraphQL names are the camelCase of property names.",
+            ));
+        }
     }
 }
 
@@ -776,6 +829,30 @@ mod tests {
         }
         let e = build(json!({"type": "object", "properties": {"a": deep}})).unwrap_err();
         assert!(e[0].message.contains("nested deeper than 100 levels"), "{}", e[0].message);
+    }
+
+    #[test]
+    fn graphql_names_are_checked() {
+        let two = |a: &str, b: &str| {
+            let mut props = Map::new();
+            props.insert(a.to_string(), json!({"type": "string"}));
+            props.insert(b.to_string(), json!({"type": "string", "format": "uuid", "x-ref": "author"}));
+            build(json!({"type": "object", "properties": props}))
+        };
+        let e = two("view_count", "viewCount").unwrap_err();
+        assert!(e[0].message.contains("would be the GraphQL field viewCount"), "{}", e[0].message);
+        let e = two("writer_record", "writer").unwrap_err();
+        assert!(e[0].message.contains("writerRecord"), "{}", e[0].message);
+        assert!(two("title", "writer").is_ok());
+        let s = json!({"type": "object", "properties": {"a": {}}});
+        let e = SpecModel::build("page_info", &s, &json!({}), &Context::default()).unwrap_err();
+        assert!(e[0].message.contains("GraphQL type PageInfo"), "{}", e[0].message);
+        let c = Context { specs: vec!["blog_post".into()], ..Default::default() };
+        assert!(SpecModel::build("blog_post_draft_x", &s, &json!({}), &c).is_ok());
+        let e = SpecModel::build("blogpost", &s, &json!({}), &Context { specs: vec!["blog_post".into()], ..Default::default() });
+        assert!(e.is_ok(), "blogpost and blog_post differ in GraphQL (Blogpost, BlogPost)");
+        let e = SpecModel::build("blog__post", &s, &json!({}), &c).unwrap_err();
+        assert!(e[0].message.contains("clashes with spec \"blog_post\" in GraphQL"), "{}", e[0].message);
     }
 
     #[test]

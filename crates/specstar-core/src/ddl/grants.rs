@@ -20,6 +20,10 @@ pub const READ_HELPERS: &[&str] = &[
     "specstar._spec(text)",
     "specstar._search_hits(text, text, integer, integer, boolean)",
     "specstar.search(text, text, integer)",
+    "specstar._graphql(text, text, jsonb, text)",
+    "specstar._graphql_plan(text, text, jsonb, text, text)",
+    "specstar._graphql_sdl(text)",
+    "specstar._graphql_error(text, text, text, text, text)",
 ];
 
 /// Internal functions that writing a spec calls (the id default, the draft trigger,
@@ -36,6 +40,7 @@ pub const WRITE_HELPERS: &[&str] = &[
     "specstar._raise_stale(text, uuid, integer, integer)",
     "specstar._json_patch(jsonb, jsonb)",
     "specstar._raise_patch_failure(text, uuid, jsonb)",
+    "specstar._expect_revision(text, uuid, integer, integer)",
 ];
 
 pub fn create(m: &SpecModel, o: &Objects) -> Vec<String> {
@@ -54,6 +59,11 @@ pub fn create(m: &SpecModel, o: &Objects) -> Vec<String> {
         out.push(format!("GRANT SELECT ON {}, {}, {}, {} TO {r}", o.view, o.revision_view, o.table, o.history));
         out.extend(read_fns.iter().map(|f| f.grant_execute(role)));
         out.push(helpers(READ_HELPERS, role));
+        // the API schema's GraphQL endpoint (specstar._ensure_graphql), shared by its specs
+        out.push(format!(
+            "GRANT EXECUTE ON FUNCTION {api}.graphql(text, jsonb, text, jsonb), {api}.graphql_sdl() TO {r}",
+            api = ident(&m.api_schema)
+        ));
     }
     // drafts are unpublished work: writers only
     for role in dedup(m.write_roles.iter()) {
