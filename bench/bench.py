@@ -14,12 +14,14 @@ import socket
 import platform
 import re
 import subprocess
+import time
+import urllib.request
 import sys
 
 ROWS = int(os.environ.get("BENCH_ROWS", "100000"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "20"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
-PARTS = os.environ.get("BENCH_PARTS", "sql http").split()
+PARTS = os.environ.get("BENCH_PARTS", "sql http graphql").split()
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "2"))
 DB = os.environ.get("BENCH_DB", "specstar_bench")
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -169,6 +171,19 @@ def main():
         for name, value, target in http_ratios:
             print(f"{name:34} {value:6.2f}   target {target}")
         write_http_doc(http, http_ratios)
+    if "graphql" in PARTS:
+        rps, intro_ms, intro_bytes = graphql_bench()
+        ratios = [
+            ("one record: GraphQL / REST latency", rps[("one record", "REST")] / rps[("one record", "GraphQL")], "<= 1.3"),
+            ("one record, id inline: GraphQL / REST latency", rps[("one record", "REST")] / rps[("one record", "GraphQL, id inline")], "(reference)"),
+            ("50 records + revisions + author: GraphQL / REST latency",
+             rps[("50 records + revisions + author", "REST")] / rps[("50 records + revisions + author", "GraphQL")], "<= 1.3"),
+            ("introspection latency (ms)", intro_ms, "<= 20"),
+        ]
+        print()
+        for name, value, target in ratios:
+            print(f"{name:56} {value:6.2f}   target {target}")
+        write_graphql_doc(rps, intro_ms, intro_bytes, ratios)
 
 
 def sql_bench():
@@ -274,6 +289,133 @@ VACUUM ANALYZE specstar_data.http_article;
         return {k: sum(v) / len(v) for k, v in runs.items()}
     finally:
         postgrest.stop(server)
+
+
+GQL_AUTHORS = 200
+GQL_POSTS_PER_AUTHOR = 50
+# As GraphQL clients send them: one document, the id in the variables. (ONE_INLINE, with the
+# id written into the document, is measured for reference: every request a new document.)
+GQL_ONE = '{"query": "query($id: UUID!) { gqlPostByPk(id: $id) { id title body views tags } }", "variables": {"id": "{ID}"}}'
+GQL_ONE_INLINE = '{"query": "{ gqlPostByPk(id: \\"{ID}\\") { id title body views tags } }"}'
+GQL_PAGE = ('{"query": "query($author: UUID!) { gqlPostCollection(first: 50, filter: {author: {eq: $author}}) { edges { node { id title '
+            'authorRecord { name } revisions(last: 3) { edges { node { revision op } } } } } } }", "variables": {"author": "{ID}"}}')
+
+
+def graphql_bench():
+    """Through one running PostgREST, in turns: one record by id over GraphQL against the
+    REST GET, and a 50-record page with each record's last 3 revisions and its author against
+    the REST embedding of the same; then the latency of a full introspection query."""
+    psql(open(os.path.join(ROOT, "scripts", "roles.sql")).read(), db="postgres")
+    post = dict(SPEC, properties=dict(SPEC["properties"], author={"type": "string", "format": "uuid", "x-ref": "gql_author"}))
+    psql(f"""
+SET specstar.read_roles = 'web_anon';
+SET specstar.write_roles = 'web_writer';
+SELECT specstar.register_spec('gql_author', '{{"type": "object", "properties": {{"name": {{"type": "string"}}}}, "required": ["name"]}}');
+SELECT specstar.register_spec('gql_post', '{json.dumps(post)}');
+INSERT INTO api.gql_author (id, name) SELECT gen_random_uuid(), 'author ' || g FROM generate_series(1, {GQL_AUTHORS}) g;
+INSERT INTO api.gql_post (id, title, body, views, published, tags, author)
+  SELECT i.id, {ROW_VALUES}, (SELECT a.id FROM api.gql_author a ORDER BY a.id OFFSET (g % {GQL_AUTHORS}) LIMIT 1)
+    FROM bench_ids i JOIN generate_series(1, {GQL_AUTHORS * GQL_POSTS_PER_AUTHOR}) g ON g = i.n;
+UPDATE api.gql_post SET views = views + 1;
+UPDATE api.gql_post SET views = views + 1;
+VACUUM ANALYZE;
+""")
+    # pages of 50: above the default cap of 30 rows per GraphQL list
+    psql(f"ALTER DATABASE {DB} SET specstar.graphql_max_rows = 50", db="postgres")
+    post_ids = os.path.join(WORK, "gql_post_ids.txt")
+    author_ids = os.path.join(WORK, "gql_author_ids.txt")
+    with open(post_ids, "w") as f:
+        f.write(psql("SELECT id FROM api.gql_post") + "\n")
+    with open(author_ids, "w") as f:
+        f.write(psql("SELECT id FROM api.gql_author") + "\n")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    conf = os.path.join(WORK, "postgrest-graphql.conf")
+    with open(conf, "w") as f:
+        f.write(postgrest.conf(DB, os.environ["PGPORT"], port, "benchmark-secret-of-at-least-32-characters"))
+    server = postgrest.start(conf, os.path.join(WORK, "postgrest-graphql.log"), port)
+    base = f"http://127.0.0.1:{port}"
+    one_rest = "/gql_post?id=eq.{ID}&select=id,title,body,views,tags"
+    page_rest = ("/gql_post?author=eq.{ID}&select=id,title,gql_author(name),revisions(revision,op)"
+                 "&revisions.order=revision.desc&revisions.limit=3&order=id&limit=50")
+    variants = [
+        ("one record", "REST", dict(IDS=post_ids, PATH_TEMPLATE=one_rest)),
+        ("one record", "GraphQL", dict(IDS=post_ids, PATH_TEMPLATE="/rpc/graphql", BODY=GQL_ONE)),
+        ("one record", "GraphQL, id inline", dict(IDS=post_ids, PATH_TEMPLATE="/rpc/graphql", BODY=GQL_ONE_INLINE)),
+        ("50 records + revisions + author", "REST", dict(IDS=author_ids, PATH_TEMPLATE=page_rest)),
+        ("50 records + revisions + author", "GraphQL", dict(IDS=author_ids, PATH_TEMPLATE="/rpc/graphql", BODY=GQL_PAGE)),
+    ]
+    try:
+        # the two sides answer the same thing
+        author = open(author_ids).readline().strip()
+        rest = json.loads(urllib.request.urlopen(base + page_rest.replace("{ID}", author)).read())
+        req = urllib.request.Request(base + "/rpc/graphql", data=GQL_PAGE.replace("{ID}", author).encode(),
+                                     headers={"Content-Type": "application/json"})
+        gql = json.loads(urllib.request.urlopen(req).read())["data"]["gqlPostCollection"]["edges"]
+        assert len(rest) == len(gql) == GQL_POSTS_PER_AUTHOR, (len(rest), len(gql))
+        assert [r["id"] for r in rest] == [e["node"]["id"] for e in gql]
+        assert [sorted(x["revision"] for x in r["revisions"]) for r in rest] == \
+               [[x["node"]["revision"] for x in e["node"]["revisions"]["edges"]] for e in gql] == [[1, 2, 3]] * GQL_POSTS_PER_AUTHOR
+        assert [r["gql_author"]["name"] for r in rest] == [e["node"]["authorRecord"]["name"] for e in gql]
+        runs = {}
+        for rnd in range(ROUNDS):
+            for what, label, env in variants:
+                out = subprocess.run(["wrk", "-t2", "-c8", f"-d{SECONDS}s", "-s", os.path.join(HERE, "graphql.lua"), base],
+                                     env=dict(os.environ, **env), capture_output=True, text=True)
+                m = re.search(r"Requests/sec:\s+([0-9.]+)", out.stdout)
+                if out.returncode != 0 or not m or "unexpected response" in out.stdout:
+                    sys.exit(f"wrk failed:\n{out.stdout}\n{out.stderr}")
+                rps = float(m.group(1))
+                runs.setdefault((what, label), []).append(rps)
+                print(f"graphql {what:32} {label:8} round {rnd + 1}: {rps:8.0f} req/s", flush=True)
+        # introspection: one client, one request at a time
+        query = json.dumps({"query": INTROSPECTION}).encode()
+        times = []
+        for i in range(120):
+            t = time.perf_counter()
+            body = urllib.request.urlopen(urllib.request.Request(base + "/rpc/graphql", data=query, headers={"Content-Type": "application/json"})).read()
+            if i >= 20:  # the first requests warm the pool's backends and their schema caches
+                times.append(time.perf_counter() - t)
+            assert b'"__schema"' in body and b'"errors"' not in body
+        return {k: sum(v) / len(v) for k, v in runs.items()}, sorted(times)[len(times) // 2] * 1000, len(body)
+    finally:
+        postgrest.stop(server)
+
+
+# graphql-js's getIntrospectionQuery() (descriptions on), as GraphiQL sends it
+INTROSPECTION = """query IntrospectionQuery { __schema { queryType { name } mutationType { name } subscriptionType { name }
+  types { ...FullType } directives { name description locations args { ...InputValue } } } }
+fragment FullType on __Type { kind name description fields(includeDeprecated: true) { name description args { ...InputValue }
+  type { ...TypeRef } isDeprecated deprecationReason } inputFields { ...InputValue } interfaces { ...TypeRef }
+  enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason } possibleTypes { ...TypeRef } }
+fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue }
+fragment TypeRef on __Type { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name
+  ofType { kind name ofType { kind name ofType { kind name } } } } } } } }"""
+
+
+def write_graphql_doc(rps, introspection_ms, introspection_bytes, ratios):
+    path = os.path.join(ROOT, "docs", "benchmarks.md")
+    text = open(path).read()
+    start, end = "<!-- graphql:start -->", "<!-- graphql:end -->"
+    rows = "\n".join(f"| {what} | {label} | {rps[(what, label)]:.0f} | {8000 / rps[(what, label)]:.2f} ms |"
+                     for (what, label) in rps)
+    ratio_rows = "\n".join(f"| {n} | {v:.2f} | {t} | {check(v, t)} |" for n, v, t in ratios)
+    block = f"""{start}
+Last run: {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')} on {platform.node()} ({os.cpu_count()} cores),
+PostgREST 12.0.2, `wrk -t2 -c8 -d{SECONDS}s` per variant, {ROUNDS} rounds taking turns, mean requests/s (latency =
+8 connections / throughput). Introspection: the median of 100 sequential requests of GraphiQL's
+introspection query ({introspection_bytes // 1024} KB answer) for a schema with every spec of the benchmark database.
+
+| request | variant | req/s | latency |
+|---|---|---|---|
+{rows}
+
+| ratio | value | target | |
+|---|---|---|---|
+{ratio_rows}
+{end}"""
+    replace_block(path, text, start, end, block)
 
 
 def check(value, target):

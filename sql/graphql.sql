@@ -136,23 +136,23 @@ $$;
 
 -- <api>.graphql and <api>.graphql_sdl, created once per API schema (they depend on the
 -- extension: DROP EXTENSION takes them along). Spec roles get EXECUTE with their grants.
+-- Plain SQL without SET, so that the call is inlined (a SET clause costs every request a GUC
+-- nest level): their one call is schema-qualified, and specstar._graphql pins its own path.
 CREATE FUNCTION specstar._ensure_graphql(api_schema text) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   IF to_regprocedure(format('%I.graphql(text, jsonb, text, jsonb)', api_schema)) IS NULL THEN
     EXECUTE format('CREATE FUNCTION %I.graphql(query text DEFAULT NULL, variables jsonb DEFAULT NULL, '
-      '"operationName" text DEFAULT NULL, extensions jsonb DEFAULT NULL) RETURNS jsonb LANGUAGE sql VOLATILE '
-      'SET search_path = pg_catalog, pg_temp AS %L', api_schema,
-      format('SELECT specstar._graphql(%L::text, $1, $2, $3)', api_schema));
+      '"operationName" text DEFAULT NULL, extensions jsonb DEFAULT NULL) RETURNS jsonb LANGUAGE sql VOLATILE AS %L',
+      api_schema, format('SELECT specstar._graphql(%L::pg_catalog.text, $1, $2, $3)', api_schema));
     EXECUTE format('REVOKE ALL ON FUNCTION %I.graphql(text, jsonb, text, jsonb) FROM PUBLIC', api_schema);
     EXECUTE format('ALTER FUNCTION %I.graphql(text, jsonb, text, jsonb) DEPENDS ON EXTENSION specstar', api_schema);
     EXECUTE format('COMMENT ON FUNCTION %I.graphql(text, jsonb, text, jsonb) IS %L', api_schema,
       E'GraphQL\nThe specs of this API as GraphQL (pg_graphql conventions plus history, drafts and search): POST {"query": ..., "variables": {...}}. See docs/graphql.md.');
   END IF;
   IF to_regprocedure(format('%I.graphql_sdl()', api_schema)) IS NULL THEN
-    EXECUTE format('CREATE FUNCTION %I.graphql_sdl() RETURNS text LANGUAGE sql STABLE '
-      'SET search_path = pg_catalog, pg_temp AS %L', api_schema,
-      format('SELECT specstar._graphql_sdl(%L::text)', api_schema));
+    EXECUTE format('CREATE FUNCTION %I.graphql_sdl() RETURNS text LANGUAGE sql STABLE AS %L',
+      api_schema, format('SELECT specstar._graphql_sdl(%L::pg_catalog.text)', api_schema));
     EXECUTE format('REVOKE ALL ON FUNCTION %I.graphql_sdl() FROM PUBLIC', api_schema);
     EXECUTE format('ALTER FUNCTION %I.graphql_sdl() DEPENDS ON EXTENSION specstar', api_schema);
     EXECUTE format('COMMENT ON FUNCTION %I.graphql_sdl() IS %L', api_schema,

@@ -2,10 +2,12 @@
 //! request into a plan — the answer itself when no database work is needed (errors,
 //! introspection), else one SQL statement per root field — and `specstar._graphql` (PL/pgSQL,
 //! sql/graphql.sql) runs it with the caller's rights. The schema is built from the specs
-//! of the API schema and the calling role's privileges, and cached per backend: a request
-//! costs one catalog query to check that neither a spec nor a grant changed.
+//! of the API schema and the calling role's privileges, and cached per backend. After any
+//! invalidation that could change it (a relation, a function or a role membership changed),
+//! the next request runs one catalog query to check that neither a spec nor a grant changed;
+//! otherwise a request touches no catalog.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeSet, HashMap};
 use std::rc::Rc;
 
@@ -52,12 +54,40 @@ type Fingerprint = Vec<(String, i64, Vec<String>)>;
 struct Cached {
     generation: pg_sys::Oid,
     fingerprint: Fingerprint,
+    /// the invalidation epoch at which the fingerprint was last found unchanged
+    epoch: u64,
     schema: Rc<ApiSchema>,
 }
 
 thread_local! {
     /// (role, api schema) → its schema
     static CACHE: RefCell<HashMap<(u32, String), Cached>> = RefCell::new(HashMap::new());
+    /// Counts the catalog invalidations this backend received that may change a schema: of
+    /// any relation (a view created, altered, dropped or granted), function, or role
+    /// membership. A cached schema checked at the current epoch is used without a query.
+    static EPOCH: Cell<u64> = const { Cell::new(1) };
+    static WATCHING: Cell<bool> = const { Cell::new(false) };
+}
+
+unsafe extern "C-unwind" fn relation_changed(_arg: pg_sys::Datum, _relid: pg_sys::Oid) {
+    EPOCH.with(|e| e.set(e.get().wrapping_add(1)));
+}
+
+unsafe extern "C-unwind" fn catalog_changed(_arg: pg_sys::Datum, _cache: std::ffi::c_int, _hash: u32) {
+    EPOCH.with(|e| e.set(e.get().wrapping_add(1)));
+}
+
+/// Registers the invalidation callbacks, once per backend.
+fn watch_catalog() {
+    if WATCHING.with(|w| w.replace(true)) {
+        return;
+    }
+    unsafe {
+        pg_sys::CacheRegisterRelcacheCallback(Some(relation_changed), pg_sys::Datum::from(0));
+        for cache in [pg_sys::SysCacheIdentifier::PROCOID, pg_sys::SysCacheIdentifier::AUTHMEMROLEMEM, pg_sys::SysCacheIdentifier::AUTHOID] {
+            pg_sys::CacheRegisterSyscacheCallback(cache as i32, Some(catalog_changed), pg_sys::Datum::from(0));
+        }
+    }
 }
 
 /// Most (role, api schema) schemas one backend keeps.
@@ -69,11 +99,11 @@ const FINGERPRINT_SQL: &str = "\
 SELECT s.name, s.current_vid, ARRAY(
   SELECT c.relname::text || ':' || k.privilege
     FROM pg_catalog.pg_class c CROSS JOIN pg_catalog.unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']) AS k(privilege)
-   WHERE c.relnamespace = n.oid AND c.relname::text = ANY (ARRAY[s.name, s.name || '_revision', s.name || '_draft'])
+   WHERE c.relnamespace = n.oid AND c.relname = ANY (ARRAY[s.name, s.name || '_revision', s.name || '_draft']::name[])
      AND pg_catalog.has_table_privilege($2, c.oid, k.privilege)
   UNION ALL
   SELECT f.proname::text FROM pg_catalog.pg_proc f
-   WHERE f.pronamespace = n.oid AND f.proname::text = ANY (ARRAY(SELECT s.name || '_' || v FROM pg_catalog.unnest($3::text[]) AS v))
+   WHERE f.pronamespace = n.oid AND f.proname = ANY (ARRAY(SELECT s.name || '_' || v FROM pg_catalog.unnest($3::text[]) AS v)::name[])
      AND pg_catalog.has_function_privilege($2, f.oid, 'EXECUTE')
   ORDER BY 1)
 FROM specstar.spec s JOIN pg_catalog.pg_namespace n ON n.nspname = s.api_schema
@@ -126,14 +156,25 @@ fn catalog(api: &str, fp: &Fingerprint) -> Catalog {
 
 /// The schema of `api` for the current role, from the cache when nothing changed.
 fn schema(api: &str) -> Rc<ApiSchema> {
+    watch_catalog();
     let role = unsafe { pg_sys::GetUserId() };
     let generation = crate::spec_info::generation();
+    let key = (u32::from(role), api.to_string());
+    // read before the query: an invalidation that arrives during it is seen next time
+    let epoch = EPOCH.with(|e| e.get());
+    let current = |e: &Cached| e.generation == generation && e.epoch == epoch;
+    if let Some(s) = CACHE.with(|c| c.borrow().get(&key).filter(|e| current(e)).map(|e| e.schema.clone())) {
+        return s;
+    }
     let owner = crate::owner::extension_owner();
     let fp = crate::owner::as_owner(owner, || fingerprint(api, role));
-    let key = (u32::from(role), api.to_string());
-    if let Some(s) = CACHE.with(|c| {
-        c.borrow().get(&key).filter(|e| e.generation == generation && e.fingerprint == fp).map(|e| e.schema.clone())
-    }) {
+    let unchanged = CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        let e = c.get_mut(&key).filter(|e| e.generation == generation && e.fingerprint == fp)?;
+        e.epoch = epoch;
+        Some(e.schema.clone())
+    });
+    if let Some(s) = unchanged {
         return s;
     }
     let catalog = crate::owner::as_owner(owner, || catalog(api, &fp));
@@ -143,7 +184,7 @@ fn schema(api: &str) -> Rc<ApiSchema> {
         if c.len() >= CACHE_ENTRIES && !c.contains_key(&key) {
             c.clear();
         }
-        c.insert(key, Cached { generation, fingerprint: fp, schema: built.clone() });
+        c.insert(key, Cached { generation, fingerprint: fp, epoch, schema: built.clone() });
     });
     built
 }

@@ -323,6 +323,8 @@ class Mutations(unittest.TestCase):
         self.assertEqual(details[0]["keyword"], "minLength")
         r = gql('mutation { insertIntoArticleCollection(objects: [{status: "gone", title: "t"}]) { affectedCount } }')
         self.assertEqual(codes(r), ["PT422"])
+        r = gql('mutation($a: UUID) { insertIntoArticleCollection(objects: [{title: "t", author: $a}]) { affectedCount } }', {"a": str(uuid.uuid4())})
+        self.assertEqual(codes(r), ["23503"])  # x-ref to nobody
         self.assertEqual(article_state(), before)
 
     def test_root_mutations_are_atomic(self):

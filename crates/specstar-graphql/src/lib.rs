@@ -13,21 +13,68 @@ pub mod sql;
 
 pub use catalog::{Catalog, SpecAccess};
 
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::rc::Rc;
+
 use apollo_compiler::validation::Valid;
-use apollo_compiler::Schema;
+use apollo_compiler::{ExecutableDocument, Schema};
 
 /// A catalog's schema, ready to validate documents against.
 pub struct ApiSchema {
     pub sdl: String,
     pub schema: Valid<Schema>,
     pub catalog: Catalog,
+    /// documents already validated against this schema, by their text
+    pub documents: Documents,
 }
 
 impl ApiSchema {
     pub fn build(catalog: Catalog) -> Result<ApiSchema, String> {
         let sdl = sdl::sdl(&catalog);
         let schema = Schema::parse_and_validate(sdl.as_str(), "schema.graphql").map_err(|e| format!("the generated schema is invalid: {}", e.errors))?;
-        Ok(ApiSchema { sdl, schema, catalog })
+        Ok(ApiSchema { sdl, schema, catalog, documents: Documents::default() })
+    }
+}
+
+/// The last [`Documents::ENTRIES`] valid documents (of at most [`Documents::MAX_BYTES`]
+/// each): GraphQL clients send the same documents with other variables, and parsing and
+/// validating is half the cost of planning one.
+#[derive(Default)]
+pub struct Documents {
+    entries: RefCell<VecDeque<(String, Rc<Valid<ExecutableDocument>>)>>,
+}
+
+impl Documents {
+    pub const ENTRIES: usize = 64;
+    pub const MAX_BYTES: usize = 16 << 10;
+
+    pub fn get(&self, text: &str) -> Option<Rc<Valid<ExecutableDocument>>> {
+        let mut entries = self.entries.borrow_mut();
+        let i = entries.iter().position(|(t, _)| t == text)?;
+        let entry = entries.remove(i)?;
+        let doc = entry.1.clone();
+        entries.push_front(entry);
+        Some(doc)
+    }
+
+    /// Keeps a valid document (a short one) and returns it.
+    pub fn put(&self, text: &str, doc: Valid<ExecutableDocument>) -> Rc<Valid<ExecutableDocument>> {
+        let doc = Rc::new(doc);
+        if text.len() <= Self::MAX_BYTES {
+            let mut entries = self.entries.borrow_mut();
+            entries.truncate(Self::ENTRIES - 1);
+            entries.push_front((text.to_string(), doc.clone()));
+        }
+        doc
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.borrow().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
@@ -86,6 +133,34 @@ pub(crate) mod tests {
         let s = ApiSchema::build(c).unwrap();
         assert!(s.sdl.contains("  draft: Boolean\n") && s.sdl.contains("  _draft: PageDraft\n"), "{}", s.sdl);
         assert!(s.sdl.contains("  revisions: BigInt\n") && s.sdl.contains("  _revisions(first: Int"), "{}", s.sdl);
+    }
+
+    #[test]
+    fn valid_documents_are_kept_for_the_next_request_within_bounds() {
+        use crate::plan::{plan, Request, Settings};
+        let api = ApiSchema::build(catalog()).unwrap();
+        let settings = Settings { max_rows: 30, introspection: true };
+        let run = |q: &str, v: serde_json::Value| {
+            serde_json::to_value(plan(&api, &Request { query: Some(q), variables: Some(&v), operation_name: None, method: None }, settings)).unwrap()
+        };
+        let q = "query($id: UUID!) { blogPostByPk(id: $id) { title } }";
+        let a = run(q, json!({"id": "00000000-0000-0000-0000-000000000001"}));
+        assert_eq!(api.documents.len(), 1);
+        let b = run(q, json!({"id": "00000000-0000-0000-0000-000000000002"}));
+        assert_eq!(api.documents.len(), 1);
+        assert_eq!(a["fields"][0]["read"], b["fields"][0]["read"]);
+        assert_ne!(a["fields"][0]["params"], b["fields"][0]["params"]);
+        // invalid documents are not kept; the cache stays bounded
+        run("{ nope }", json!({}));
+        for i in 0..200 {
+            run(&format!("{{ a{i}: blogPostCollection {{ totalCount }} }}"), json!({}));
+        }
+        assert_eq!(api.documents.len(), Documents::ENTRIES);
+        run(&format!("{{ blogPostCollection {{ totalCount }} }}{}", " ".repeat(Documents::MAX_BYTES)), json!({}));
+        assert_eq!(api.documents.len(), Documents::ENTRIES);
+        // a kept document answers like a new one, variables checked again
+        let c = run(q, json!({"id": null}));
+        assert_eq!(c["response"]["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED", "{c}");
     }
 
     #[test]

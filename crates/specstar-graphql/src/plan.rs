@@ -269,21 +269,26 @@ pub fn plan(api: &ApiSchema, request: &Request, settings: Settings) -> Outcome {
     if query.len() > MAX_DOCUMENT_BYTES {
         return respond_errors(vec![request_error("GRAPHQL_PARSE_FAILED", format!("the document is longer than {} KB", MAX_DOCUMENT_BYTES >> 10))]);
     }
-    let ast = match Parser::new().recursion_limit(MAX_NESTING).token_limit(MAX_TOKENS).parse_ast(query, "query.graphql") {
-        Ok(ast) => ast,
-        Err(e) => return respond_errors(diagnostics(&e.errors, "GRAPHQL_PARSE_FAILED")),
-    };
-    let doc = match ast.to_executable_validate(&api.schema) {
-        Ok(doc) => doc,
-        Err(e) => {
-            // a role that may write nothing has no Mutation type: say so, not "unknown type"
-            if api.schema.schema_definition.mutation.is_none() && selects_mutation(&ast, request.operation_name) {
-                return respond_errors(vec![request_error(
-                    "42501",
-                    format!("permission denied: this role may not change any spec of {}", api.catalog.api_schema),
-                )]);
+    let doc = match api.documents.get(query) {
+        Some(doc) => doc,
+        None => {
+            let ast = match Parser::new().recursion_limit(MAX_NESTING).token_limit(MAX_TOKENS).parse_ast(query, "query.graphql") {
+                Ok(ast) => ast,
+                Err(e) => return respond_errors(diagnostics(&e.errors, "GRAPHQL_PARSE_FAILED")),
+            };
+            match ast.to_executable_validate(&api.schema) {
+                Ok(doc) => api.documents.put(query, doc),
+                Err(e) => {
+                    // a role that may write nothing has no Mutation type: say so, not "unknown type"
+                    if api.schema.schema_definition.mutation.is_none() && selects_mutation(&ast, request.operation_name) {
+                        return respond_errors(vec![request_error(
+                            "42501",
+                            format!("permission denied: this role may not change any spec of {}", api.catalog.api_schema),
+                        )]);
+                    }
+                    return respond_errors(diagnostics(&e.errors, "GRAPHQL_VALIDATION_FAILED"));
+                }
             }
-            return respond_errors(diagnostics(&e.errors, "GRAPHQL_VALIDATION_FAILED"));
         }
     };
     let operation = match doc.operations.get(request.operation_name) {
@@ -324,7 +329,7 @@ pub fn plan(api: &ApiSchema, request: &Request, settings: Settings) -> Outcome {
             return respond_errors(vec![v]);
         }
     };
-    let mut c = Compiler { api, doc: &doc, vars: &vars, settings, fields_seen: 0 };
+    let mut c = Compiler { api, doc: &*doc, vars: &vars, settings, fields_seen: 0 };
     let root_type = if mutation { "Mutation" } else { "Query" };
     let roots = match c.collect(root_type, &operation.selection_set) {
         Ok(r) => r,

@@ -132,7 +132,8 @@ fn search<'d>(c: &mut Compiler<'d>, p: &mut Params, spec: &'d SpecAccess, field:
     let api = c.api.catalog.api_schema.clone();
     let record = Entity::Record(spec);
     let q = p.text(c.arg(field, "q"));
-    let top = c.int_arg(field, "top")?.unwrap_or(20);
+    // a list like any other: at most max_rows hits, silently
+    let top = c.int_arg(field, "top")?.unwrap_or(20).min(c.settings.max_rows);
     let skip = c.int_arg(field, "skip")?.unwrap_or(0);
     if top < 0 || skip < 0 {
         return Err(FieldError::invalid("top and skip must not be negative"));
@@ -171,6 +172,7 @@ fn search<'d>(c: &mut Compiler<'d>, p: &mut Params, spec: &'d SpecAccess, field:
 pub fn record_object<'d>(c: &mut Compiler<'d>, p: &mut Params, entity: Entity<'d>, alias: &str, fields: &Collected<'d>) -> Result<String> {
     let api = c.api.catalog.api_schema.clone();
     let spec = entity.spec();
+    let (revisions_field, draft_field) = (spec.revisions_field(), spec.draft_field());
     let mut pairs = vec![];
     for (key, fs) in fields {
         let f = fs[0];
@@ -187,11 +189,11 @@ pub fn record_object<'d>(c: &mut Compiler<'d>, p: &mut Params, entity: Entity<'d
                     literal(spec.name())
                 )),
                 (Entity::Revision(_), "op") => unreachable!("a column"),
-                (Entity::Record(_), f) if f == spec.revisions_field() => {
+                (Entity::Record(_), f) if f == revisions_field => {
                     let list = List { extra: Some(format!("{{x}}.id = {alias}.id")), ..List::of(Entity::Revision(spec), &api) };
                     connection(c, p, list, fs)?
                 }
-                (Entity::Record(_), f) if f == spec.draft_field() => {
+                (Entity::Record(_), f) if f == draft_field => {
                     let draft = Entity::Draft(spec);
                     let d = p.alias("d");
                     let sub = c.collect_merged(&draft.type_name(), fs)?;
