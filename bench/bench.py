@@ -275,14 +275,7 @@ VACUUM ANALYZE specstar_data.http_article;
         for rnd in range(ROUNDS):
             for method in ("GET", "PATCH"):
                 for label, resource in (("plain", "/http_plain"), ("specstar", "/http_article")):
-                    out = subprocess.run(
-                        ["wrk", "-t2", "-c8", f"-d{SECONDS}s", "-s", os.path.join(HERE, "http.lua"),
-                         f"http://127.0.0.1:{port}"],
-                        env=dict(env, RESOURCE=resource, METHOD=method), capture_output=True, text=True)
-                    m = re.search(r"Requests/sec:\s+([0-9.]+)", out.stdout)
-                    if out.returncode != 0 or not m or "unexpected status" in out.stdout:
-                        sys.exit(f"wrk failed:\n{out.stdout}\n{out.stderr}")
-                    rps = float(m.group(1))
+                    rps = wrk(f"http://127.0.0.1:{port}", dict(env, RESOURCE=resource, METHOD=method))
                     runs.setdefault((method, label), []).append(rps)
                     print(f"http    {method:5} {label:9} round {rnd + 1}: {rps:8.0f} req/s", flush=True)
                     psql("VACUUM")
@@ -361,12 +354,7 @@ VACUUM ANALYZE;
         runs = {}
         for rnd in range(ROUNDS):
             for what, label, env in variants:
-                out = subprocess.run(["wrk", "-t2", "-c8", f"-d{SECONDS}s", "-s", os.path.join(HERE, "graphql.lua"), base],
-                                     env=dict(os.environ, **env), capture_output=True, text=True)
-                m = re.search(r"Requests/sec:\s+([0-9.]+)", out.stdout)
-                if out.returncode != 0 or not m or "unexpected response" in out.stdout:
-                    sys.exit(f"wrk failed:\n{out.stdout}\n{out.stderr}")
-                rps = float(m.group(1))
+                rps = wrk(base, dict(os.environ, **env))
                 runs.setdefault((what, label), []).append(rps)
                 print(f"graphql {what:32} {label:8} round {rnd + 1}: {rps:8.0f} req/s", flush=True)
         # introspection: one client, one request at a time
@@ -395,27 +383,39 @@ fragment TypeRef on __Type { kind name ofType { kind name ofType { kind name ofT
 
 
 def write_graphql_doc(rps, introspection_ms, introspection_bytes, ratios):
+    rows = "\n".join(f"| {what} | {label} | {rps[(what, label)]:.0f} | {8000 / rps[(what, label)]:.2f} ms |" for (what, label) in rps)
+    note = (" (latency = 8 connections / throughput). Introspection: the median of 100 sequential requests of GraphiQL's\n"
+            f"introspection query ({introspection_bytes // 1024} KB answer) for a schema with every spec of the benchmark database.")
+    write_wrk_block("graphql", note, "| request | variant | req/s | latency |\n|---|---|---|---|\n" + rows, ratios)
+
+
+def wrk(url, env):
+    """Requests/s of `wrk -t2 -c8` for SECONDS with bench/http.lua (configured by `env`)."""
+    out = subprocess.run(["wrk", "-t2", "-c8", f"-d{SECONDS}s", "-s", os.path.join(HERE, "http.lua"), url],
+                         env=env, capture_output=True, text=True)
+    m = re.search(r"Requests/sec:\s+([0-9.]+)", out.stdout)
+    if out.returncode != 0 or not m or "unexpected" in out.stdout:
+        sys.exit(f"wrk failed:\n{out.stdout}\n{out.stderr}")
+    return float(m.group(1))
+
+
+def write_wrk_block(name, note, table, ratios):
+    """The block `<!-- name:start -->`…`<!-- name:end -->` of docs/benchmarks.md: a run of wrk
+    variants (`table`: a Markdown table) and its ratios against their targets."""
     path = os.path.join(ROOT, "docs", "benchmarks.md")
-    text = open(path).read()
-    start, end = "<!-- graphql:start -->", "<!-- graphql:end -->"
-    rows = "\n".join(f"| {what} | {label} | {rps[(what, label)]:.0f} | {8000 / rps[(what, label)]:.2f} ms |"
-                     for (what, label) in rps)
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
     ratio_rows = "\n".join(f"| {n} | {v:.2f} | {t} | {check(v, t)} |" for n, v, t in ratios)
     block = f"""{start}
 Last run: {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')} on {platform.node()} ({os.cpu_count()} cores),
-PostgREST 12.0.2, `wrk -t2 -c8 -d{SECONDS}s` per variant, {ROUNDS} rounds taking turns, mean requests/s (latency =
-8 connections / throughput). Introspection: the median of 100 sequential requests of GraphiQL's
-introspection query ({introspection_bytes // 1024} KB answer) for a schema with every spec of the benchmark database.
+PostgREST 12.0.2, `wrk -t2 -c8 -d{SECONDS}s` per variant, {ROUNDS} rounds taking turns, mean requests/s{note}
 
-| request | variant | req/s | latency |
-|---|---|---|---|
-{rows}
+{table}
 
 | ratio | value | target | |
 |---|---|---|---|
 {ratio_rows}
 {end}"""
-    replace_block(path, text, start, end, block)
+    replace_block(path, open(path).read(), start, end, block)
 
 
 def check(value, target):
@@ -470,24 +470,8 @@ def replace_block(path, text, start, end, block):
 
 
 def write_http_doc(http, ratios):
-    path = os.path.join(ROOT, "docs", "benchmarks.md")
-    text = open(path).read()
-    start, end = "<!-- http:start -->", "<!-- http:end -->"
     rows = "\n".join(f"| {m} | {label} | {http[(m, label)]:.0f} |" for m in ("GET", "PATCH") for label in ("plain", "specstar"))
-    ratio_rows = "\n".join(f"| {n} | {v:.2f} | {t} | {check(v, t)} |" for n, v, t in ratios)
-    block = f"""{start}
-Last run: {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')} on {platform.node()} ({os.cpu_count()} cores),
-PostgREST 12.0.2, `wrk -t2 -c8 -d{SECONDS}s` per variant, {ROUNDS} rounds taking turns, mean requests/s.
-
-| request | variant | req/s |
-|---|---|---|
-{rows}
-
-| ratio | value | target | |
-|---|---|---|---|
-{ratio_rows}
-{end}"""
-    replace_block(path, text, start, end, block)
+    write_wrk_block("http", ".", "| request | variant | req/s |\n|---|---|---|\n" + rows, ratios)
 
 
 if __name__ == "__main__":
