@@ -151,11 +151,15 @@ impl<'d> Compiler<'d> {
     /// The fields of `set` for an object of type `object_type`.
     pub fn collect(&mut self, object_type: &str, set: &'d SelectionSet) -> Result<Collected<'d>> {
         let mut out: Collected<'d> = Vec::new();
-        self.collect_into(object_type, set, &mut out)?;
+        self.collect_into(object_type, set, &mut out, 0)?;
         Ok(out)
     }
 
-    fn collect_into(&mut self, object_type: &str, set: &'d SelectionSet, out: &mut Collected<'d>) -> Result<()> {
+    /// (`depth`: fragments within fragments, at most MAX_NESTING)
+    fn collect_into(&mut self, object_type: &str, set: &'d SelectionSet, out: &mut Collected<'d>, depth: usize) -> Result<()> {
+        if depth > MAX_NESTING {
+            return Err(FieldError::new("54001", format!("fragments nest more than {MAX_NESTING} levels deep")));
+        }
         for selection in &set.selections {
             match selection {
                 Selection::Field(f) => {
@@ -178,7 +182,7 @@ impl<'d> Compiler<'d> {
                     }
                     let Some(fragment) = self.doc.fragments.get(&s.fragment_name) else { continue };
                     if self.applies(fragment.type_condition().as_str(), object_type) {
-                        self.collect_into(object_type, &fragment.selection_set, out)?;
+                        self.collect_into(object_type, &fragment.selection_set, out, depth + 1)?;
                     }
                 }
                 Selection::InlineFragment(i) => {
@@ -186,7 +190,7 @@ impl<'d> Compiler<'d> {
                         continue;
                     }
                     if i.type_condition.as_ref().is_none_or(|t| self.applies(t.as_str(), object_type)) {
-                        self.collect_into(object_type, &i.selection_set, out)?;
+                        self.collect_into(object_type, &i.selection_set, out, depth + 1)?;
                     }
                 }
             }
@@ -468,6 +472,17 @@ mod tests {
         }
         let v = run(&doc, None, None);
         assert!(v["response"]["data"].is_null() && v["response"]["errors"][0]["extensions"]["code"] == "54001", "{v}");
+        // a chain of fragments, each spreading the next (apollo-compiler stops long ones first)
+        for n in [40, 300, 2500] {
+            let mut doc = String::from("{ blogPostCollection { edges { node { ...F0 } } } }");
+            for i in 0..n {
+                doc.push_str(&format!(" fragment F{i} on BlogPost {{ ...F{} }}", i + 1));
+            }
+            doc.push_str(&format!(" fragment F{n} on BlogPost {{ id }}"));
+            let v = run(&doc, None, None);
+            let code = v["response"]["errors"][0]["extensions"]["code"].as_str().unwrap_or_default().to_string();
+            assert!(code == "54001" || code == "GRAPHQL_VALIDATION_FAILED", "{n}: {v}");
+        }
         let mut filter = json!({"title": {"eq": "x"}});
         for _ in 0..40 {
             filter = json!({ "not": filter });
