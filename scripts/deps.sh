@@ -47,7 +47,8 @@ if ! PYTHONPATH=.tools/python python3 -c 'import graphql; assert graphql.__versi
   fi
   echo "==> pip install -r tests/http/requirements.txt into .tools/python"
   rm -rf .tools/python
-  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --no-deps --require-hashes \
+  # (--target leaves the system Python alone; PIP_BREAK_SYSTEM_PACKAGES quiets Debian 12's PEP 668 guard if it objects)
+  PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --no-deps --require-hashes \
     -r tests/http/requirements.txt --target .tools/python
 fi
 
