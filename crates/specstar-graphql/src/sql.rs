@@ -30,6 +30,8 @@ impl Params {
     /// The value cast to the column type of `kind`.
     pub fn typed(&mut self, v: Value, kind: Kind) -> String {
         match kind {
+            // (`$1 -> n` of a JSON null is the jsonb value null, not SQL NULL)
+            Kind::Json if v.is_null() => "NULL::pg_catalog.jsonb".to_string(),
             Kind::Json => self.json(v),
             _ => format!("({}::{})", self.text(v), kind.sql()),
         }

@@ -4,7 +4,7 @@
 \set SHOW_CONTEXT never
 CREATE ROLE regress_gql_reader NOLOGIN;
 CREATE ROLE regress_gql_writer NOLOGIN;
-SELECT specstar.register_spec('gql_note', '{"type": "object", "properties": {"text": {"type": "string", "minLength": 1}, "draft": {"type": "boolean"}}, "required": ["text"]}',
+SELECT specstar.register_spec('gql_note', '{"type": "object", "properties": {"text": {"type": "string", "minLength": 1}, "draft": {"type": "boolean"}, "meta": {"type": "object"}}, "required": ["text"]}',
   '{"api_schema": "gql_api", "roles": {"read": ["regress_gql_reader"], "write": ["regress_gql_writer"]}}') IS NOT NULL AS registered;
 -- the endpoint exists once per API schema, is not PUBLIC's, and is one schema-qualified call
 -- (inlined into the caller's query; specstar._graphql pins its own search_path)
@@ -50,6 +50,10 @@ SELECT gql_api.graphql($$mutation($t: String!) { insertIntoGqlNoteCollection(obj
   jsonb_build_object('t', E'x''); DROP TABLE specstar_data.gql_note; --$q$ \\'));
 SELECT gql_api.graphql($$query($t: String!) { gqlNoteCollection(filter: {text: {eq: $t}}) { totalCount } }$$,
   jsonb_build_object('t', E'x''); DROP TABLE specstar_data.gql_note; --$q$ \\'));
+-- JSON is JSON both ways; an explicit null clears it (SQL NULL, not the JSON value null)
+SELECT gql_api.graphql($$mutation { updateGqlNoteCollection(set: {meta: {a: [1, "two"]}}, filter: {text: {eq: "one"}}) { records { meta } } }$$);
+SELECT gql_api.graphql($$mutation { updateGqlNoteCollection(set: {meta: null}, filter: {text: {eq: "one"}}) { records { meta } } }$$);
+SELECT meta IS NULL AS cleared FROM gql_api.gql_note WHERE text = 'one';
 -- errors keep their SQLSTATE, and leave the data as it was
 SELECT gql_api.graphql($$mutation { insertIntoGqlNoteCollection(objects: [{text: ""}]) { affectedCount } }$$) -> 'errors' -> 0 -> 'extensions' ->> 'code' AS code;
 SELECT gql_api.graphql($$mutation { updateGqlNoteCollection(set: {text: "x"}, atMost: 0) { affectedCount } }$$) -> 'errors' -> 0 ->> 'message' AS message;
