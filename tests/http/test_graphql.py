@@ -149,6 +149,7 @@ class Queries(unittest.TestCase):
         self.assertEqual(titles({"or": [{"views": {"lt": 1}}, {"views": {"eq": 6}}]}), [0, 6])
         self.assertEqual(titles({"not": {"views": {"lte": 4}}}), [5, 6])
         self.assertEqual(titles({"tags": {"overlaps": ["n1"]}}), [1, 3, 5])
+        self.assertEqual(titles({"tags": {"overlaps": "n1"}}), [1, 3, 5])  # one value where a list goes
         self.assertEqual(titles({"title": {"startsWith": "Q2"}}), [2])
         self.assertEqual(titles({"title": {"ilike": "q3%"}}), [3])
         self.assertEqual(titles({"title": {"regex": "^Q[45] "}}), [4, 5])

@@ -39,6 +39,8 @@ impl Params {
 
     /// A JSON array as an SQL array of `kind`.
     pub fn array(&mut self, v: Value, kind: Kind) -> String {
+        // GraphQL's input coercion: one value where a list is expected is a list of one
+        let v = if v.is_array() { v } else { Value::Array(vec![v]) };
         let j = self.json(v);
         format!("ARRAY(SELECT pg_catalog.jsonb_array_elements_text({j}))::{}[]", kind.sql())
     }
