@@ -17,9 +17,19 @@ COPY src src
 COPY sql sql
 RUN cargo pgrx package --pg-config /usr/lib/postgresql/15/bin/pg_config --out-dir /out
 
+# the admin page (admin/: npm packages pinned by its lockfile, bundled by esbuild)
+FROM node:20-bookworm-slim AS admin
+WORKDIR /admin
+COPY admin/package.json admin/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY admin/build.mjs ./
+COPY admin/src src
+RUN node build.mjs
+
 FROM postgres:15-bookworm
 COPY --from=build /out/usr/share/postgresql/15/extension/ /usr/share/postgresql/15/extension/
 COPY --from=build /out/usr/lib/postgresql/15/lib/ /usr/lib/postgresql/15/lib/
+COPY --from=admin /admin/dist/admin.html /admin/dist/admin.csp /usr/share/postgresql/15/extension/specstar/
 # first start: roles, the extension and the example specs (docker/initdb.sh)
 COPY scripts/roles.sql /specstar/roles.sql
 COPY examples /specstar/examples

@@ -27,11 +27,14 @@ bench: install                   ## benchmarks; results go to docs/benchmarks.md
 deps:                            ## install what is missing (apt packages, cargo-pgrx)
 	scripts/deps.sh
 
-install: deps                    ## build the extension (release) and install it into PostgreSQL 15
+install: deps                    ## build the extension (release) and the admin page, and install both into PostgreSQL 15
+	cd admin && node build.mjs
 	cargo pgrx install --release --pg-config $(PG_CONFIG) $(if $(filter 0,$(shell id -u)),,--sudo)
+	$(if $(filter 0,$(shell id -u)),,sudo) install -D -m 644 -t $(shell $(PG_CONFIG) --sharedir)/extension/specstar admin/dist/admin.html admin/dist/admin.csp
 
 unit:                            ## only the pure-Rust unit tests
 	cargo test -p specstar-core -p specstar-search -p specstar-graphql
+	cd admin && node --test tests/schema.test.mjs
 
 regress: install                 ## only the golden SQL tests
 	SUITES="regress readme" scripts/test.sh

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what is missing on a Debian 12 machine: PostgreSQL 15 with headers, sudo,
-# periods and rum (benchmark baselines), wrk,
+# periods and rum (benchmark baselines), wrk, chromium (the admin page's browser tests),
+# the admin page's npm packages (admin/package-lock.json),
 # and cargo-pgrx 0.18.1 initialised against the system PostgreSQL. Safe to run again:
 # installed pieces are left alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(postgresql-15 postgresql-server-dev-15 sudo postgresql-15-periods wrk curl postgresql-15-rum)
+APT_PACKAGES=(postgresql-15 postgresql-server-dev-15 sudo postgresql-15-periods wrk curl postgresql-15-rum chromium)
 PGRX_VERSION=0.18.1
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 
@@ -50,6 +51,12 @@ if ! PYTHONPATH=.tools/python python3 -c 'import graphql; assert graphql.__versi
   # (--target leaves the system Python alone; PIP_BREAK_SYSTEM_PACKAGES quiets Debian 12's PEP 668 guard if it objects)
   PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --no-deps --require-hashes \
     -r tests/http/requirements.txt --target .tools/python
+fi
+
+# The admin page's packages (admin/package-lock.json), again whenever the lockfile changes
+if [ ! -f admin/node_modules/.package-lock.json ] || [ admin/package-lock.json -nt admin/node_modules/.package-lock.json ]; then
+  echo "==> npm ci in admin/"
+  (cd admin && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 pgrx_home=${PGRX_HOME:-$HOME/.pgrx}

@@ -48,6 +48,7 @@ specstar is up.
   PostgreSQL  psql -h 127.0.0.1 -p $PORT -U postgres $DB
   REST API    $API/   (OpenAPI; requests without a token read as web_anon)
   GraphQL     $API/rpc/graphql   (POST {"query": ...}; schema: $API/rpc/graphql_sdl; docs/graphql.md)
+  Admin page  $API/rpc/admin   (open it in a browser; sign in with a token from scripts/jwt.py; docs/admin.md)
   specs       $(psql -X -d "$DB" -tAc "SELECT string_agg(name, ', ' ORDER BY name) FROM specstar.specs")
 
   Writes need a JWT for the role web_writer; its "sub" becomes the author of the revisions:

@@ -11,7 +11,8 @@
 #   crash      kill -9 under a write load, crash recovery, then search_verify and the oracle,
 #              CRASH_ITERATIONS times (default 3; make crashtest: 100) on a cluster of its own
 #              (tests/search_crash.sh)
-#   http       black-box HTTP tests through the real PostgREST (tests/http)
+#   http       black-box HTTP tests through the real PostgREST (tests/http), the admin page in
+#              headless chromium among them (tests/http/test_admin.py → admin/tests/e2e.mjs)
 # SUITES="regress isolation" limits the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +25,8 @@ want() { [[ " $SUITES " == *" $1 "* ]]; }
 if want unit; then
   log "unit: cargo test -p specstar-core -p specstar-search -p specstar-graphql"
   cargo test -q -p specstar-core -p specstar-search -p specstar-graphql || failed+=(unit)
+  log "unit: the admin page's pure logic (node --test admin/tests/schema.test.mjs)"
+  (cd admin && node --test tests/schema.test.mjs) || failed+=(unit:admin)
 fi
 
 WORK=$(mktemp -d /tmp/specstar-test.XXXXXX) && chmod 755 "$WORK" && WORK=$(server_dir "$WORK")

@@ -23,6 +23,9 @@ CREATE TABLE specstar.spec_versions (
   descriptor jsonb NOT NULL,
   drop_statements text[] NOT NULL,
   migrate text,
+  -- the schema's text as the author wrote it, when it was registered as text: jsonb sorts
+  -- object keys, and the admin page lays forms and columns out in the author's order
+  source text,
   registered_at timestamptz NOT NULL DEFAULT now(),
   UNIQUE (spec, version)
 );

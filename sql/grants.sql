@@ -10,5 +10,8 @@ GRANT EXECUTE ON FUNCTION
   specstar.options_schema(),      -- the JSON Schema of register_spec's options
   specstar.current_actor(),       -- who the revisions of this session are attributed to
   specstar.current_message(),     -- the message of the next revision
-  specstar.pre_request()          -- PostgREST's db-pre-request hook, run as the request's role
+  specstar.pre_request(),         -- PostgREST's db-pre-request hook, run as the request's role
+  specstar._admin(),              -- the admin page (sql/admin.sql): static HTML, no data
+  specstar._admin_page(),
+  specstar._admin_headers()
 TO PUBLIC;

@@ -141,22 +141,12 @@ $$;
 CREATE FUNCTION specstar._ensure_graphql(api_schema text) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-  IF to_regprocedure(format('%I.graphql(text, jsonb, text, jsonb)', api_schema)) IS NULL THEN
-    EXECUTE format('CREATE FUNCTION %I.graphql(query text DEFAULT NULL, variables jsonb DEFAULT NULL, '
-      '"operationName" text DEFAULT NULL, extensions jsonb DEFAULT NULL) RETURNS jsonb LANGUAGE sql VOLATILE AS %L',
-      api_schema, format('SELECT specstar._graphql(%L::pg_catalog.text, $1, $2, $3)', api_schema));
-    EXECUTE format('REVOKE ALL ON FUNCTION %I.graphql(text, jsonb, text, jsonb) FROM PUBLIC', api_schema);
-    EXECUTE format('ALTER FUNCTION %I.graphql(text, jsonb, text, jsonb) DEPENDS ON EXTENSION specstar', api_schema);
-    EXECUTE format('COMMENT ON FUNCTION %I.graphql(text, jsonb, text, jsonb) IS %L', api_schema,
-      E'GraphQL\nThe specs of this API as GraphQL (pg_graphql conventions plus history, drafts and search): POST {"query": ..., "variables": {...}}. See docs/graphql.md.');
-  END IF;
-  IF to_regprocedure(format('%I.graphql_sdl()', api_schema)) IS NULL THEN
-    EXECUTE format('CREATE FUNCTION %I.graphql_sdl() RETURNS text LANGUAGE sql STABLE AS %L',
-      api_schema, format('SELECT specstar._graphql_sdl(%L::pg_catalog.text)', api_schema));
-    EXECUTE format('REVOKE ALL ON FUNCTION %I.graphql_sdl() FROM PUBLIC', api_schema);
-    EXECUTE format('ALTER FUNCTION %I.graphql_sdl() DEPENDS ON EXTENSION specstar', api_schema);
-    EXECUTE format('COMMENT ON FUNCTION %I.graphql_sdl() IS %L', api_schema,
-      E'GraphQL schema\nThe GraphQL schema (SDL) as the calling role sees it.');
-  END IF;
+  PERFORM specstar._ensure_api_function(api_schema, 'graphql', 'text, jsonb, text, jsonb',
+    'query text DEFAULT NULL, variables jsonb DEFAULT NULL, "operationName" text DEFAULT NULL, extensions jsonb DEFAULT NULL',
+    'jsonb', 'VOLATILE', format('SELECT specstar._graphql(%L::pg_catalog.text, $1, $2, $3)', api_schema), false,
+    E'GraphQL\nThe specs of this API as GraphQL (pg_graphql conventions plus history, drafts and search): POST {"query": ..., "variables": {...}}. See docs/graphql.md.');
+  PERFORM specstar._ensure_api_function(api_schema, 'graphql_sdl', '', '', 'text', 'STABLE',
+    format('SELECT specstar._graphql_sdl(%L::pg_catalog.text)', api_schema), false,
+    E'GraphQL schema\nThe GraphQL schema (SDL) as the calling role sees it.');
 END
 $$;

@@ -319,3 +319,25 @@ BEGIN
   RETURN specstar._note_plpgsql_frame('specstar._plpgsql_frame_probe()'::regprocedure);
 END
 $$;
+
+-- One of an API schema's endpoints (<api>.graphql, <api>.admin, ...), created once: a SQL
+-- function named `name` whose body calls into specstar, dropped with the extension, and
+-- executable by PUBLIC or only by the roles a spec grants it to (ddl/grants.rs). arg_types is
+-- its signature as to_regprocedure reads it, params its parameter list as CREATE writes it.
+CREATE FUNCTION specstar._ensure_api_function(api_schema text, name text, arg_types text, params text,
+    returns text, volatility text, body text, public boolean, comment text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  fn text := format('%I.%I(%s)', api_schema, name, arg_types);
+BEGIN
+  IF to_regprocedure(fn) IS NOT NULL THEN
+    RETURN;
+  END IF;
+  EXECUTE format('CREATE FUNCTION %I.%I(%s) RETURNS %s LANGUAGE sql %s AS %L',
+    api_schema, name, params, returns, volatility, body);
+  EXECUTE format('ALTER FUNCTION %s DEPENDS ON EXTENSION specstar', fn);
+  EXECUTE format(CASE WHEN public THEN 'GRANT EXECUTE ON FUNCTION %s TO PUBLIC'
+                      ELSE 'REVOKE ALL ON FUNCTION %s FROM PUBLIC' END, fn);
+  EXECUTE format('COMMENT ON FUNCTION %s IS %L', fn, comment);
+END
+$$;

@@ -47,6 +47,7 @@ BEGIN
       || E'drafts live in <resource>_draft and are published with <resource>_publish.');
   END IF;
   PERFORM specstar._ensure_graphql(api_schema);
+  PERFORM specstar._ensure_admin(api_schema);
 END
 $$;
 
@@ -73,6 +74,25 @@ BEGIN
   RETURN specstar._register_spec(register_spec.name, register_spec.schema, register_spec.options, v_migrate);
 END
 $$;
+-- The same, for a schema given as text (a literal, a psql variable, a file's contents): jsonb
+-- sorts object keys, so the text is kept beside the version it registered, and the admin page
+-- shows properties in the order the author wrote them. (An untyped literal resolves to this
+-- overload: PostgreSQL prefers the string category.)
+CREATE FUNCTION specstar.register_spec(name text, schema text, options jsonb DEFAULT '{}') RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_descriptor pg_catalog.jsonb;
+BEGIN
+  v_descriptor := specstar.register_spec(register_spec.name, register_spec.schema::pg_catalog.jsonb, register_spec.options);
+  UPDATE specstar.spec_versions v SET source = register_spec.schema
+   WHERE v.spec OPERATOR(pg_catalog.=) register_spec.name
+     AND v.version OPERATOR(pg_catalog.=) pg_catalog.jsonb_extract_path_text(v_descriptor, 'version')
+     AND v.schema OPERATOR(pg_catalog.=) register_spec.schema::pg_catalog.jsonb;
+  RETURN v_descriptor;
+END
+$$;
+COMMENT ON FUNCTION specstar.register_spec(text, text, jsonb) IS 'Register a JSON Schema (as text, whose property order is kept for the admin page) as a versioned resource; returns the descriptor.';
+
 COMMENT ON FUNCTION specstar.register_spec(text, jsonb, jsonb) IS 'Register a JSON Schema as a versioned resource; returns the descriptor of what was created.';
 
 CREATE FUNCTION specstar._register_spec(name text, schema jsonb, options jsonb, migrate regprocedure) RETURNS jsonb
@@ -337,9 +357,11 @@ BEGIN
   PERFORM specstar._search_forget(v_spec.name);
   DELETE FROM specstar.spec_versions v WHERE v.spec = v_spec.name;
   DELETE FROM specstar.spec s WHERE s.name = v_spec.name;
-  -- the API schema's GraphQL endpoint goes with its last spec (so that the schema can be dropped)
+  -- the API schema's GraphQL endpoint and admin page go with its last spec (so that the schema can be dropped)
   IF NOT EXISTS (SELECT 1 FROM specstar.spec s WHERE s.api_schema = v_spec.api_schema) THEN
-    EXECUTE format('DROP FUNCTION IF EXISTS %I.graphql(text, jsonb, text, jsonb), %I.graphql_sdl()', v_spec.api_schema, v_spec.api_schema);
+    EXECUTE format('DROP FUNCTION IF EXISTS %I.graphql(text, jsonb, text, jsonb), %I.graphql_sdl(), %I.admin(), %I.admin_specs()',
+      v_spec.api_schema, v_spec.api_schema, v_spec.api_schema, v_spec.api_schema);
+    EXECUTE format('DROP DOMAIN IF EXISTS %I.%I', v_spec.api_schema, 'text/html');
   END IF;
   PERFORM specstar._notify_pgrst();
 END

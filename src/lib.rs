@@ -8,6 +8,7 @@ use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::json;
 
+mod admin;
 mod caller;
 mod datum_json;
 mod graphql;
@@ -60,7 +61,8 @@ extension_sql_file!(
     requires = ["catalog", "helpers", search_write, search_merge, search_rebuild, search_counts, search_verify, backend_threads]
 );
 extension_sql_file!("../sql/graphql.sql", name = "graphql", requires = ["helpers", graphql_plan, graphql_sdl]);
-extension_sql_file!("../sql/specs.sql", name = "specs", requires = ["helpers", "search", "graphql"]);
+extension_sql_file!("../sql/admin.sql", name = "admin", requires = ["helpers", admin_page, admin_headers, admin_specs]);
+extension_sql_file!("../sql/specs.sql", name = "specs", requires = ["helpers", "search", "graphql", "admin"]);
 extension_sql_file!("../sql/grants.sql", name = "grants", finalize);
 
 /// Check a spec and, given `context.vid`, generate its DDL (see specstar_core::plan). A

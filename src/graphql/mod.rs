@@ -155,7 +155,7 @@ fn catalog(api: &str, fp: &Fingerprint) -> Catalog {
 }
 
 /// The schema of `api` for the current role, from the cache when nothing changed.
-fn schema(api: &str) -> Rc<ApiSchema> {
+pub(crate) fn schema(api: &str) -> Rc<ApiSchema> {
     watch_catalog();
     let role = unsafe { pg_sys::GetUserId() };
     let generation = crate::spec_info::generation();

@@ -1,6 +1,7 @@
 """Fixtures of the HTTP suite: a database in the test cluster (PGHOST/PGPORT from
 scripts/test.sh), the development roles, the example specs, and the real PostgREST binary on
 a free loopback port, started here and stopped at the end. Standard library only."""
+import atexit
 import json
 import os
 import re
@@ -75,9 +76,14 @@ class Server:
         with open(conf, "w") as f:
             f.write(postgrest.conf(DB, os.environ["PGPORT"], self.port, SECRET))
         self.proc = postgrest.start(conf, os.path.join(self.dir, "postgrest.log"), self.port)
+        # unittest skips tearDownModule when setUpModule fails: stop what was started anyway
+        atexit.register(self.stop)
 
     def stop(self):
+        if self.proc is None:
+            return
         postgrest.stop(self.proc)
+        self.proc = None
         shutil.rmtree(getattr(self, "dir", ""), ignore_errors=True)
         psql(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)", db="postgres", check=False)
 

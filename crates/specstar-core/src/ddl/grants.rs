@@ -24,6 +24,7 @@ pub const READ_HELPERS: &[&str] = &[
     "specstar._graphql_plan(text, text, jsonb, text, text)",
     "specstar._graphql_sdl(text)",
     "specstar._graphql_error(text, text, text, text, text)",
+    "specstar._admin_specs(text)",
 ];
 
 /// Internal functions that writing a spec calls (the id default, the draft trigger,
@@ -59,9 +60,9 @@ pub fn create(m: &SpecModel, o: &Objects) -> Vec<String> {
         out.push(format!("GRANT SELECT ON {}, {}, {}, {} TO {r}", o.view, o.revision_view, o.table, o.history));
         out.extend(read_fns.iter().map(|f| f.grant_execute(role)));
         out.push(helpers(READ_HELPERS, role));
-        // the API schema's GraphQL endpoint (specstar._ensure_graphql), shared by its specs
+        // the API schema's GraphQL endpoint and the admin page's spec list, shared by its specs
         out.push(format!(
-            "GRANT EXECUTE ON FUNCTION {api}.graphql(text, jsonb, text, jsonb), {api}.graphql_sdl() TO {r}",
+            "GRANT EXECUTE ON FUNCTION {api}.graphql(text, jsonb, text, jsonb), {api}.graphql_sdl(), {api}.admin_specs() TO {r}",
             api = ident(&m.api_schema)
         ));
     }
