@@ -9,6 +9,8 @@ REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA specstar FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION
   specstar.options_schema(),      -- the JSON Schema of register_spec's options
   specstar.current_actor(),       -- who the revisions of this session are attributed to
+  specstar.current_claims(),      -- the request's JWT claims, for sql: access rules
+  specstar._owner_actor(),        -- the actor access rules treat as an owner (NULL: anonymous)
   specstar.current_message(),     -- the message of the next revision
   specstar.pre_request(),         -- PostgREST's db-pre-request hook, run as the request's role
   specstar._admin(),              -- the admin page (sql/admin.sql): static HTML, no data

@@ -11,6 +11,22 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
 $$;
 COMMENT ON FUNCTION specstar.current_actor() IS 'The actor recorded in created_by/updated_by/changed_by.';
 
+-- The claims of the request's JWT (PostgREST's request.jwt.claims), {} outside PostgREST.
+CREATE FUNCTION specstar.current_claims() RETURNS jsonb
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+  SELECT coalesce(nullif(current_setting('request.jwt.claims', true), '')::jsonb, '{}'::jsonb)
+$$;
+COMMENT ON FUNCTION specstar.current_claims() IS 'The JWT claims of the request (PostgREST), {} outside PostgREST; for sql: access rules.';
+
+-- The actor access rules may treat as an owner: the JWT sub when PostgREST set claims, the
+-- database role in a direct session (no claims), and NULL for an anonymous request (claims
+-- without a sub): every anonymous request acts as one role, so none of them owns anything.
+CREATE FUNCTION specstar._owner_actor() RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+  SELECT CASE WHEN nullif(current_setting('request.jwt.claims', true), '') IS NULL THEN current_user::text
+              ELSE nullif(current_setting('request.jwt.claims', true)::jsonb ->> 'sub', '') END
+$$;
+
 -- The revision message: GUC specstar.message, else PostgREST's X-Specstar-Message header.
 CREATE FUNCTION specstar.current_message() RETURNS text
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
@@ -83,6 +99,23 @@ BEGIN
     RAISE EXCEPTION USING ERRCODE = 'PT404',
       MESSAGE = format('%s %s is deleted', spec, id),
       HINT = format('%s_restore(id) brings it back; its history stays in %s_revision.', spec, spec);
+  END IF;
+END
+$$;
+
+-- Called when a writing RPC could not lock the live row of `id`: if the caller can still
+-- read it, the access rules refuse the write (42501); otherwise nothing happens (the
+-- resource is deleted, hidden or unknown, and the caller goes on to say so).
+CREATE FUNCTION specstar._raise_if_readable(spec text, id uuid, action text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  v_found boolean;
+BEGIN
+  EXECUTE format('SELECT EXISTS (SELECT 1 FROM specstar_data.%I t WHERE t.id = $1)', spec) INTO v_found USING id;
+  IF v_found THEN
+    RAISE EXCEPTION USING ERRCODE = '42501',
+      MESSAGE = format('%s %s: you may read this resource but not %s it', spec, id, action),
+      HINT = 'The spec''s access rules (options.access) decide who may write which resources; see docs/permissions.md.';
   END IF;
 END
 $$;
@@ -217,7 +250,7 @@ COMMENT ON FUNCTION specstar.pre_request() IS 'PostgREST db-pre-request hook: wr
 CREATE FUNCTION specstar._draft_doc(draft jsonb) RETURNS jsonb
 LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
   SELECT coalesce(jsonb_object_agg(e.key, e.value), '{}'::jsonb)
-    FROM jsonb_each(draft - ARRAY['id', 'base_revision', 'updated_at', 'updated_by']) e
+    FROM jsonb_each(draft - ARRAY['id', 'base_revision', 'created_by', 'updated_at', 'updated_by']) e
    WHERE jsonb_typeof(e.value) <> 'null'
 $$;
 

@@ -34,6 +34,38 @@ BEGIN
 END
 $$;
 
+-- Puts a spec's access rules in force (plan -> 'access', after its tables and behaviour
+-- exist): every sql: rule must be one expression (specstar._sql_expression_error) and
+-- compile against the spec's table; any statement that fails is 22023 naming the option.
+CREATE FUNCTION specstar._apply_access(name text, plan jsonb) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  v_step jsonb;
+  v_error text;
+BEGIN
+  FOR v_step IN SELECT s FROM jsonb_array_elements(plan -> 'sql_rules') s LOOP
+    v_error := specstar._sql_expression_error(v_step ->> 'sql');
+    IF v_error IS NOT NULL THEN
+      PERFORM specstar._raise_spec_errors(name, jsonb_build_array(jsonb_build_object(
+        'path', v_step ->> 'path',
+        'message', format('%s: %s', v_step ->> 'path', v_error),
+        'hint', 'Write one boolean expression over the row''s columns, e.g. "sql:status = ''published''"; qualify your own functions and tables (the rules are compiled with search_path = pg_catalog).')));
+    END IF;
+  END LOOP;
+  FOR v_step IN SELECT s FROM jsonb_array_elements(plan -> 'access') s LOOP
+    BEGIN
+      EXECUTE v_step ->> 'sql';
+    EXCEPTION WHEN OTHERS THEN
+      GET STACKED DIAGNOSTICS v_error = MESSAGE_TEXT;
+      PERFORM specstar._raise_spec_errors(name, jsonb_build_array(jsonb_build_object(
+        'path', v_step ->> 'path',
+        'message', format('%s: %s', v_step ->> 'path', v_error),
+        'hint', 'An sql: rule is a boolean expression over the spec''s columns (id, revision, created_at, created_by, updated_at, updated_by and its properties); qualify your own functions and tables.')));
+    END;
+  END LOOP;
+END
+$$;
+
 -- The API schema of a spec, created (with the comment PostgREST shows as the OpenAPI
 -- title and description) when it does not exist yet.
 CREATE FUNCTION specstar._ensure_api_schema(api_schema text) RETURNS void
@@ -130,6 +162,11 @@ BEGIN
     IF v_current.schema = _register_spec.schema AND v_current.options = v_check -> 'options' THEN
       RETURN v_current.descriptor;
     END IF;
+    IF v_check ->> 'version' = v_current.version AND v_current.schema = _register_spec.schema
+       AND (v_current.options - ARRAY['roles', 'access']) = ((v_check -> 'options') - ARRAY['roles', 'access']) THEN
+      -- behaviour options alone changed: rebuilt in place, same version, no migrate revisions
+      RETURN specstar._rebuild_behaviour(_register_spec.name, _register_spec.schema, v_current.options, v_options, v_context, v_current.vid);
+    END IF;
     IF v_check ->> 'version' = v_current.version THEN
       RAISE EXCEPTION USING ERRCODE = 'PT409',
         MESSAGE = pg_catalog.format('spec %s version %s is registered with a different schema or options', _register_spec.name, v_current.version),
@@ -159,6 +196,63 @@ BEGIN
   INSERT INTO specstar.spec (name, current_vid, api_schema)
   VALUES (_register_spec.name, v_vid, v_plan ->> 'api_schema');
   PERFORM specstar._execute(v_plan -> 'create');
+  PERFORM specstar._apply_access(_register_spec.name, v_plan);
+  PERFORM specstar._notify_pgrst();
+  RETURN v_plan -> 'descriptor';
+END
+$$;
+
+-- Re-registration with the same schema and version where only behaviour options (roles,
+-- access) changed: the spec's behaviour (views, functions, triggers, grants, policies) is
+-- dropped and created again in one transaction, with the tables locked so that no write
+-- runs under half of the rules. No new version, no migrate revisions.
+CREATE FUNCTION specstar._rebuild_behaviour(name text, schema jsonb, old_options jsonb, options jsonb, context jsonb, vid bigint)
+RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  v_spec text := _rebuild_behaviour.name;
+  v_migrates boolean;
+  v_as_is jsonb;
+  v_old jsonb;
+  v_plan jsonb;
+  v_role text;
+BEGIN
+  -- the versions whose documents this one reads unchanged, as when it was registered
+  SELECT v.migrate IS NOT NULL INTO v_migrates FROM specstar.spec_versions v WHERE v.vid = _rebuild_behaviour.vid;
+  v_as_is := CASE WHEN v_migrates THEN '[]'::jsonb ELSE (
+    SELECT coalesce(jsonb_agg(v.version ORDER BY v.vid), '[]'::jsonb) FROM specstar.spec_versions v
+     WHERE v.spec = v_spec AND v.vid < _rebuild_behaviour.vid
+       AND v.vid >= coalesce((SELECT max(m.vid) FROM specstar.spec_versions m
+                               WHERE m.spec = v_spec AND m.migrate IS NOT NULL AND m.vid < _rebuild_behaviour.vid), 0))
+  END;
+  v_old := specstar._plan(v_spec, schema, old_options, context || jsonb_build_object('vid', _rebuild_behaviour.vid, 'as_is_versions', v_as_is));
+  v_plan := specstar._plan(v_spec, schema, options, context || jsonb_build_object('vid', _rebuild_behaviour.vid, 'as_is_versions', v_as_is));
+  IF NOT (v_plan ->> 'ok')::boolean THEN
+    PERFORM specstar._raise_spec_errors(v_spec, v_plan -> 'errors');
+  END IF;
+  IF NOT (v_old ->> 'ok')::boolean THEN
+    RAISE EXCEPTION 'specstar: the registered options of spec % no longer plan: %', v_spec, v_old -> 'errors';
+  END IF;
+  PERFORM specstar._check_roles(v_spec, v_plan -> 'roles');
+  PERFORM specstar._ensure_api_schema(v_plan ->> 'api_schema');
+  EXECUTE format('LOCK TABLE specstar_data.%I, specstar_data.%I, specstar_data.%I IN ACCESS EXCLUSIVE MODE',
+                 v_spec, v_spec || '_revision', v_spec || '_draft');
+  PERFORM specstar._execute(v_old -> 'drop_behaviour');
+  -- the tables stay: the old roles lose their grants on them (the new behaviour grants again)
+  FOR v_role IN
+    SELECT DISTINCT r ->> 'role' FROM jsonb_array_elements(v_old -> 'roles') r
+     WHERE (r ->> 'path') LIKE '/options/roles/%'
+       AND EXISTS (SELECT 1 FROM pg_roles WHERE pg_roles.rolname = r ->> 'role')
+  LOOP
+    EXECUTE format('REVOKE ALL ON specstar_data.%I, specstar_data.%I, specstar_data.%I FROM %I',
+                   v_spec, v_spec || '_revision', v_spec || '_draft', v_role);
+  END LOOP;
+  PERFORM specstar._execute(v_plan -> 'behaviour');
+  PERFORM specstar._apply_access(v_spec, v_plan);
+  UPDATE specstar.spec_versions v SET options = v_plan -> 'options', descriptor = v_plan -> 'descriptor',
+         drop_statements = ARRAY(SELECT jsonb_array_elements_text(v_plan -> 'drop'))
+   WHERE v.vid = _rebuild_behaviour.vid;
+  UPDATE specstar.spec s SET api_schema = v_plan ->> 'api_schema' WHERE s.name = v_spec;
   PERFORM specstar._notify_pgrst();
   RETURN v_plan -> 'descriptor';
 END
@@ -299,6 +393,7 @@ BEGIN
   END IF;
   PERFORM specstar._execute(v_evolve -> 'after');
   PERFORM specstar._execute(v_evolve -> 'create_behaviour');
+  PERFORM specstar._apply_access(v_spec, v_plan);
   UPDATE specstar.spec s SET current_vid = v_vid, api_schema = v_plan ->> 'api_schema' WHERE s.name = v_spec;
   -- The search index follows: rebuilt when its fields or language changed, or when migrate
   -- rewrote the documents (the triggers that feed it were dropped meanwhile).

@@ -8,6 +8,7 @@ use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::json;
 
+mod access;
 mod admin;
 mod caller;
 mod datum_json;

@@ -28,6 +28,7 @@ use pgrx::pg_sys::{self, Datum, Oid};
 use pgrx::prelude::*;
 use serde_json::{Map, Value};
 use specstar_core::ddl::history::col;
+use specstar_core::ddl::DATA_SCHEMA;
 use specstar_core::errors::{self, Raise};
 
 use crate::datum_json::{uuid_bytes, uuid_string};
@@ -328,6 +329,61 @@ unsafe fn look_up(info: &SpecInfo, id: Datum) -> Known {
     }
 }
 
+/// Whether the caller may bring back the deleted resource `id`: true without access rules,
+/// else when the rules' write list admits its tombstone (docs/permissions.md). The
+/// tombstone is read with the owner's rights, the rules are applied with the caller's.
+unsafe fn may_recreate(info: &SpecInfo, id: Datum) -> bool {
+    use specstar_core::ddl::sql::{ident, literal};
+    let history = format!("{}.{}", ident(DATA_SCHEMA), ident(&format!("{}_revision", info.name)));
+    let admits = format!("{}.{}", ident(DATA_SCHEMA), ident(&format!("{}__admits", info.name)));
+    let tombstone_sql = format!(
+        "SELECT (h.data OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('id', h.id, 'revision', h.revision, \
+         'created_at', h.created_at, 'created_by', h.created_by, 'updated_at', h.valid_from, 'updated_by', h.changed_by))::pg_catalog.text \
+         FROM {history} h WHERE h.id OPERATOR(pg_catalog.=) $1 \
+         AND pg_catalog.to_regprocedure({}) IS NOT NULL ORDER BY h.revision DESC LIMIT 1",
+        literal(&format!("{admits}(text, jsonb)"))
+    );
+    let Ok(tombstone_sql) = std::ffi::CString::new(tombstone_sql) else { return false };
+    let tombstone: Option<String> = unsafe {
+        with_spi_as_owner(info.owner, || {
+            let mut types = [pg_sys::UUIDOID];
+            let mut args = [id];
+            let nulls = [b' ' as std::ffi::c_char];
+            let rc = pg_sys::SPI_execute_with_args(tombstone_sql.as_ptr(), 1, types.as_mut_ptr(), args.as_mut_ptr(), nulls.as_ptr(), true, 1);
+            if rc != pg_sys::SPI_OK_SELECT as i32 {
+                error!("specstar: reading the tombstone of {} failed ({rc})", info.name);
+            }
+            if pg_sys::SPI_processed == 0 {
+                return None;
+            }
+            let table = pg_sys::SPI_tuptable;
+            let v = pg_sys::SPI_getvalue(*(*table).vals, (*table).tupdesc, 1);
+            (!v.is_null()).then(|| CStr::from_ptr(v).to_string_lossy().into_owned())
+        })
+    };
+    // no access rules (or no tombstone): nothing to check
+    let Some(tombstone) = tombstone else { return true };
+    let Ok(admits_sql) = std::ffi::CString::new(format!("SELECT {admits}('write', $1::pg_catalog.jsonb)")) else { return false };
+    crate::owner::pinned(|| unsafe {
+        if pg_sys::SPI_connect() != pg_sys::SPI_OK_CONNECT as i32 {
+            error!("specstar: SPI_connect failed");
+        }
+        let mut types = [pg_sys::TEXTOID];
+        let mut args = [session::text_datum(&tombstone)];
+        let nulls = [b' ' as std::ffi::c_char];
+        let rc = pg_sys::SPI_execute_with_args(admits_sql.as_ptr(), 1, types.as_mut_ptr(), args.as_mut_ptr(), nulls.as_ptr(), true, 1);
+        let mut admitted = false;
+        if rc == pg_sys::SPI_OK_SELECT as i32 && pg_sys::SPI_processed == 1 {
+            let table = pg_sys::SPI_tuptable;
+            let mut isnull = false;
+            let d = pg_sys::SPI_getbinval(*(*table).vals, (*table).tupdesc, 1, &mut isnull);
+            admitted = !isnull && bool::from_datum(d, false).unwrap_or(false);
+        }
+        pg_sys::SPI_finish();
+        admitted
+    })
+}
+
 /// The If-Match header's verdict on a resource at `current` (None: it does not exist).
 fn check_if_match(info: &SpecInfo, req: &session::Request, id: &str, current: Option<i64>) -> Result<(), Raise> {
     match &req.if_match {
@@ -384,7 +440,11 @@ unsafe fn on_insert(info: &SpecInfo, rel: pg_sys::Relation, tuple: pg_sys::HeapT
                 ch.set(s.updated_at, Some(Datum::from(now)));
             }
             Known::Deleted(tomb_revision, tomb_from, created_at, created_by) => {
-                // the id belongs to a deleted resource: this write brings it back
+                // the id belongs to a deleted resource: this write brings it back, if the
+                // access rules let the caller write its tombstone
+                if !may_recreate(info, row.get(s.id).expect("looked up by id")) {
+                    return Err(errors::recreate_refused(&info.name, &id_text()));
+                }
                 if let Some(r) = given {
                     if r != tomb_revision + 1 {
                         return Err(errors::deleted_meanwhile(&info.name, &id_text(), tomb_revision.into(), r.into()));

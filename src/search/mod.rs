@@ -112,20 +112,46 @@ fn search_hits(
             raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("spec {spec} has no searchable properties"), "Mark string properties with \"x-search\": true (in a new version of the spec) to index them.", None)
         })
     };
-    let rows = as_index_owner(|| {
-        let (hits, query, config) = with_index(spec, user, check, |_, searcher, _, config| {
-            let Some(q) = q else {
-                raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, "search query: q is required".into(), "Pass the words to look for: q => 'word'.", None);
-            };
-            let query = SearchQuery::parse(config, config_schema(config), q).unwrap_or_else(|e| {
-                // (the query quoted at most 200 characters long: it may be megabytes)
-                let detail = json!({"query": specstar_core::json::shorten(q, 200), "position": e.position}).to_string();
-                raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, e.message, &e.hint, Some(detail))
-            });
-            let (top, skip) = page(top, skip);
-            let hits = top_hits(searcher, &*query.query, Some(top), skip).unwrap_or_else(|e| fail("searching", e));
-            (hits, query, config.clone())
+    // With access rules (row-level security on the spec's table), top and skip count the
+    // hits the caller may read: candidates come in growing windows, best first, until the
+    // page is full or the hits run out (docs/permissions.md).
+    let rls = row_level_security(spec);
+    let mut window: Option<usize> = None;
+    let rows = loop {
+        let (hits, query, config, (page_top, page_skip)) = as_index_owner(|| {
+            with_index(spec, user, check, |_, searcher, _, config| {
+                let Some(q) = q else {
+                    raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, "search query: q is required".into(), "Pass the words to look for: q => 'word'.", None);
+                };
+                let query = SearchQuery::parse(config, config_schema(config), q).unwrap_or_else(|e| {
+                    // (the query quoted at most 200 characters long: it may be megabytes)
+                    let detail = json!({"query": specstar_core::json::shorten(q, 200), "position": e.position}).to_string();
+                    raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, e.message, &e.hint, Some(detail))
+                });
+                let (top, skip) = page(top, skip);
+                let hits = match (rls, window) {
+                    (false, _) => top_hits(searcher, &*query.query, Some(top), skip),
+                    (true, w) => top_hits(searcher, &*query.query, Some(w.unwrap_or(((top + skip) * 2).max(20))), 0),
+                }
+                .unwrap_or_else(|e| fail("searching", e));
+                (hits, query, config.clone(), (top, skip))
+            })
         });
+        if !rls {
+            break (hits, query, config);
+        }
+        let fetched = hits.len();
+        let asked = window.unwrap_or(((page_top + page_skip) * 2).max(20));
+        let visible = visible_ids(spec, &hits);
+        let seen: Vec<(String, f32)> = hits.into_iter().filter(|h| visible.contains(&h.0)).collect();
+        let cap = MAX_TOP.get().max(1) as usize * 10;
+        if seen.len() >= page_top + page_skip || fetched < asked || asked >= cap {
+            break (seen.into_iter().skip(page_skip).take(page_top).collect(), query, config);
+        }
+        window = Some((asked * 4).min(cap));
+    };
+    let rows = as_index_owner(|| {
+        let (hits, query, config) = rows;
         let mut marked = HashMap::new();
         if highlights.unwrap_or(false) && !hits.is_empty() {
             let ids: Vec<String> = hits.iter().take(HIGHLIGHT_HITS).map(|h| h.0.clone()).collect();
@@ -143,6 +169,38 @@ fn search_hits(
         hits.into_iter().map(|(id, score)| (uuid_of(&id), score, marked.remove(&id).map(JsonB))).collect::<Vec<_>>()
     });
     TableIterator::new(rows)
+}
+
+/// Whether the spec's table has row-level security (access rules) on.
+fn row_level_security(spec: &str) -> bool {
+    Spi::get_one_with_args::<bool>(
+        "SELECT c.relrowsecurity FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1)",
+        &[format!("specstar_data.{}", specstar_core::ddl::sql::ident(spec)).into()],
+    )
+    .ok()
+    .flatten()
+    .unwrap_or(false)
+}
+
+/// The ids among `hits` the caller may read (the table's row-level security decides).
+fn visible_ids(spec: &str, hits: &[(String, f32)]) -> std::collections::HashSet<String> {
+    if hits.is_empty() {
+        return Default::default();
+    }
+    let ids: Vec<Uuid> = hits.iter().map(|h| uuid_of(&h.0)).collect();
+    let sql = format!("SELECT t.id::pg_catalog.text FROM specstar_data.{} t WHERE t.id OPERATOR(pg_catalog.=) ANY ($1)", specstar_core::ddl::sql::ident(spec));
+    crate::owner::pinned(|| {
+        Spi::connect(|client| {
+            let mut out = std::collections::HashSet::new();
+            for row in client.select(&sql, None, &[ids.into()])? {
+                if let Some(id) = row.get::<String>(1)? {
+                    out.insert(id);
+                }
+            }
+            Ok::<_, pgrx::spi::SpiError>(out)
+        })
+    })
+    .unwrap_or_else(|e| fail("filtering the hits by the access rules", e))
 }
 
 /// Called by a spec's statement triggers: one new segment holding `docs` (`[[id, field

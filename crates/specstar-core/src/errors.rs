@@ -79,6 +79,17 @@ pub fn not_yet_created(spec: &str, id: &str, given: i64) -> Raise {
     }
 }
 
+/// 42501: an INSERT with the id of a deleted resource whose tombstone the write rules do not
+/// admit (it would continue someone else's history).
+pub fn recreate_refused(spec: &str, id: &str) -> Raise {
+    Raise {
+        sqlstate: "42501",
+        message: format!("{spec} {id}: this id belongs to a deleted resource that the access rules do not let you write"),
+        detail: None,
+        hint: Some("Create the resource without an id (a new one is generated), or ask someone the write rules admit to restore it.".into()),
+    }
+}
+
 /// PT409: an INSERT names a revision for a deleted resource that is not the next one.
 pub fn deleted_meanwhile(spec: &str, id: &str, tombstone: i64, given: i64) -> Raise {
     Raise {

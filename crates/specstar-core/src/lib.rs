@@ -39,11 +39,19 @@ pub fn plan(name: &str, schema: &Value, options: &Value, context: &Value) -> Val
     let ddl = ddl::generate(&m, vid, &ctx.as_is_versions);
     out["descriptor"] = ddl.descriptor.clone();
     // every role the spec grants to, with where it came from (they must exist)
-    out["roles"] = json!([("read", &m.read_roles), ("write", &m.write_roles)]
+    let mut roles: Vec<Value> = [("read", &m.read_roles), ("write", &m.write_roles)]
         .into_iter()
         .flat_map(|(kind, list)| list.iter().enumerate().map(move |(i, r)| json!({"path": format!("/options/roles/{kind}/{i}"), "role": r})))
-        .collect::<Vec<_>>());
+        .collect();
+    roles.extend(ddl::access::roles(&m).into_iter().map(|(path, role)| json!({"path": path, "role": role})));
+    out["roles"] = json!(roles);
+    // the access rules, after everything else; sql: rules are checked to be one expression first
+    out["access"] = json!(ddl.access);
+    out["sql_rules"] = json!(ddl::access::sql_rules(&m).into_iter().map(|(path, sql)| json!({"path": path, "sql": sql})).collect::<Vec<_>>());
     out["drop"] = json!([ddl.drop_behaviour.clone(), ddl.drop_storage.clone()].concat());
+    // (a change of behaviour options alone rebuilds these in place)
+    out["behaviour"] = json!(ddl.behaviour);
+    out["drop_behaviour"] = json!(ddl.drop_behaviour);
     match &ctx.current {
         None => out["create"] = json!([ddl.storage, ddl.behaviour].concat()),
         Some(current) => {

@@ -208,6 +208,9 @@ pub struct SpecModel {
     pub options: SpecOptions,
     pub read_roles: Vec<String>,
     pub write_roles: Vec<String>,
+    /// Row-level access rules (`options.access`), when the spec has them.
+    #[serde(skip)]
+    pub access: Option<crate::options::AccessRules>,
 }
 
 /// Property-level keywords specstar understands.
@@ -421,6 +424,24 @@ impl SpecModel {
             Some(r) => (r.read, r.write),
             None => (ctx.read_roles.clone(), ctx.write_roles.clone()),
         };
+        let access = options.as_ref().and_then(|o| o.access.as_ref()).and_then(|a| match a.rules() {
+            Ok(rules) => Some(rules),
+            Err(e) => {
+                errors.extend(e);
+                None
+            }
+        });
+        if let Some(rules) = &access {
+            let owner_ok = rules.owner == "created_by"
+                || properties.iter().any(|p| p.name == rules.owner && p.column_type == ColumnType::Scalar(Scalar::Text));
+            if !owner_ok {
+                errors.push(SpecError::new(
+                    "/options/access/owner",
+                    format!("/options/access/owner: \"{}\" is neither created_by nor a string property of the spec", rules.owner),
+                    "Leave owner out (created_by: whoever created the resource) or name a property of type string that holds the owner's id.",
+                ));
+            }
+        }
         if errors.is_empty() {
             compile_errors(schema, &mut errors);
         }
@@ -439,6 +460,7 @@ impl SpecModel {
             options,
             read_roles,
             write_roles,
+            access,
         })
     }
 

@@ -23,7 +23,7 @@ pub const RESERVED_NAMES: &[(&str, &str)] = &[
 const SYSTEM_COLUMNS: &[&str] = &["oid", "tableoid", "xmin", "xmax", "cmin", "cmax", "ctid"];
 
 /// Suffixes of the relations a spec creates beside its own name.
-pub const DERIVED_SUFFIXES: &[&str] = &["_revision", "_draft"];
+pub const DERIVED_SUFFIXES: &[&str] = &["_revision", "_draft", "__gone"];
 
 /// Longest spec name: leaves room for suffixes inside PostgreSQL's 63-byte identifiers.
 pub const MAX_SPEC_NAME: usize = 40;
@@ -157,6 +157,6 @@ mod tests {
 
     #[test]
     fn relations() {
-        assert_eq!(relation_names("a"), vec!["a", "a_revision", "a_draft"]);
+        assert_eq!(relation_names("a"), vec!["a", "a_revision", "a_draft", "a__gone"]);
     }
 }

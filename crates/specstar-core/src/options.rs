@@ -31,6 +31,159 @@ pub struct SpecOptions {
     /// Full-text search settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub search: Option<SearchOptions>,
+    /// Row-level access rules, enforced by PostgreSQL row-level security (docs/permissions.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access: Option<Access>,
+}
+
+/// Who may read, create, write and delete which resources. A list admits a row if any of
+/// its rules does: `all`, `authenticated`, `owner`, `role:<db role>`, `sql:<boolean SQL
+/// expression over the row>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Access {
+    /// The owner column: `created_by` (the default) or a string property.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// Rules for reading resources, their history, drafts and search hits (default `["all"]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read: Option<Vec<String>>,
+    /// Rules for changing a resource, judged on the row before and after (default `["all"]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write: Option<Vec<String>>,
+    /// Rules for creating a resource, judged on the new row (default: `write`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create: Option<Vec<String>>,
+    /// Rules for deleting a resource (default: `write`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete: Option<Vec<String>>,
+}
+
+/// One access rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rule {
+    All,
+    Authenticated,
+    Owner,
+    Role(String),
+    Sql(String),
+}
+
+impl Rule {
+    /// Parses one rule; the error says what is accepted.
+    pub fn parse(text: &str) -> Result<Rule, String> {
+        match text {
+            "all" => Ok(Rule::All),
+            "authenticated" => Ok(Rule::Authenticated),
+            "owner" => Ok(Rule::Owner),
+            _ => {
+                if let Some(role) = text.strip_prefix("role:") {
+                    if role.is_empty() || role.len() > 63 || role.contains('\0') {
+                        return Err(format!("\"{text}\": a role name of 1 to 63 bytes must follow role:"));
+                    }
+                    Ok(Rule::Role(role.to_string()))
+                } else if let Some(expr) = text.strip_prefix("sql:") {
+                    if expr.trim().is_empty() || expr.len() > 4000 || expr.contains('\0') {
+                        return Err(format!("\"{text}\": a boolean SQL expression of at most 4000 bytes must follow sql:"));
+                    }
+                    Ok(Rule::Sql(expr.to_string()))
+                } else {
+                    Err(format!("unknown rule \"{text}\""))
+                }
+            }
+        }
+    }
+}
+
+/// The access lists of a spec, parsed, defaults applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessRules {
+    /// the owner column
+    pub owner: String,
+    pub read: Vec<Rule>,
+    pub write: Vec<Rule>,
+    pub create: Vec<Rule>,
+    pub delete: Vec<Rule>,
+}
+
+/// The kinds of access rule lists, in the order they are checked and reported.
+pub const ACCESS_KINDS: [&str; 4] = ["read", "write", "create", "delete"];
+
+impl Access {
+    /// The rule list of a kind as written (defaults applied): `(kind, path, rules)`.
+    pub fn lists(&self) -> Vec<(&'static str, String, Vec<String>)> {
+        let all = vec!["all".to_string()];
+        let write = self.write.clone().unwrap_or_else(|| all.clone());
+        let write_path = "/options/access/write".to_string();
+        ACCESS_KINDS
+            .iter()
+            .map(|kind| {
+                let (path, list) = match *kind {
+                    "read" => ("/options/access/read".to_string(), self.read.clone().unwrap_or_else(|| all.clone())),
+                    "write" => (write_path.clone(), write.clone()),
+                    "create" => match &self.create {
+                        Some(l) => ("/options/access/create".to_string(), l.clone()),
+                        None => (write_path.clone(), write.clone()),
+                    },
+                    _ => match &self.delete {
+                        Some(l) => ("/options/access/delete".to_string(), l.clone()),
+                        None => (write_path.clone(), write.clone()),
+                    },
+                };
+                (*kind, path, list)
+            })
+            .collect()
+    }
+
+    /// Whether the options list rules of `kind` themselves (not by default).
+    pub fn written(&self, kind: &str) -> bool {
+        match kind {
+            "read" => self.read.is_some(),
+            "write" => self.write.is_some(),
+            "create" => self.create.is_some(),
+            _ => self.delete.is_some(),
+        }
+    }
+
+    /// Parses every rule; errors name `/options/access/<kind>/<n>`.
+    pub fn rules(&self) -> Result<AccessRules, Vec<SpecError>> {
+        let mut errors = Vec::new();
+        let mut parsed: Vec<Vec<Rule>> = Vec::new();
+        for (kind, _, list) in self.lists() {
+            let written = self.written(kind);
+            let mut rules = Vec::new();
+            if written && list.is_empty() {
+                errors.push(SpecError::new(
+                    format!("/options/access/{kind}"),
+                    format!("/options/access/{kind}: an empty list admits nobody but the spec's owner"),
+                    "List at least one rule, e.g. [\"owner\"] or [\"role:editor\"]; leave the key out for [\"all\"].",
+                ));
+            }
+            for (i, text) in list.iter().enumerate() {
+                match Rule::parse(text) {
+                    Ok(r) => rules.push(r),
+                    Err(e) if written => errors.push(SpecError::new(
+                        format!("/options/access/{kind}/{i}"),
+                        format!("/options/access/{kind}/{i}: {e}"),
+                        "A rule is all, authenticated, owner, role:<database role> or sql:<boolean SQL expression over the row>.",
+                    )),
+                    Err(_) => {} // (reported under the list it defaults to)
+                }
+            }
+            parsed.push(rules);
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let mut it = parsed.into_iter();
+        Ok(AccessRules {
+            owner: self.owner.clone().unwrap_or_else(|| "created_by".to_string()),
+            read: it.next().unwrap_or_default(),
+            write: it.next().unwrap_or_default(),
+            create: it.next().unwrap_or_default(),
+            delete: it.next().unwrap_or_default(),
+        })
+    }
 }
 
 fn default_version() -> String {
@@ -175,6 +328,23 @@ mod tests {
         .unwrap();
         assert_eq!(o.roles.unwrap().write, vec!["editor"]);
         assert_eq!(o.search.unwrap().language, Language::Simple);
+    }
+
+    #[test]
+    fn access_rules_parse_with_defaults_and_paths() {
+        let o = SpecOptions::parse(&json!({"access": {"read": ["owner", "role:editor", "sql:shared"], "write": ["owner"]}})).unwrap();
+        let a = o.access.unwrap();
+        let r = a.rules().unwrap();
+        assert_eq!(r.owner, "created_by");
+        assert_eq!(r.read, vec![Rule::Owner, Rule::Role("editor".into()), Rule::Sql("shared".into())]);
+        // create and delete default to write
+        assert_eq!(r.create, vec![Rule::Owner]);
+        assert_eq!(r.delete, vec![Rule::Owner]);
+        let e = SpecOptions::parse(&json!({"access": {"read": ["all"], "write": ["owner", "nobody", "role:"]}})).unwrap().access.unwrap().rules().unwrap_err();
+        assert_eq!(e.iter().map(|e| e.path.as_str()).collect::<Vec<_>>(), ["/options/access/write/1", "/options/access/write/2"]);
+        let e = SpecOptions::parse(&json!({"access": {"delete": []}})).unwrap().access.unwrap().rules().unwrap_err();
+        assert_eq!(e[0].path, "/options/access/delete");
+        assert!(SpecOptions::parse(&json!({"access": {"grant": []}})).unwrap_err()[0].path == "/options/access/grant");
     }
 
     #[test]

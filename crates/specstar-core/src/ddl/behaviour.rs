@@ -25,6 +25,18 @@ const SYSTEM_COMMENTS: &[(&str, &str)] = &[
     ("updated_by", "Who wrote the current revision."),
 ];
 
+/// The document of a history row (`alias`) under this version: as stored when its version
+/// reads unchanged (`as_is`, see [`create`]), else through `specstar._upgrade`. (Qualified:
+/// `as_of` is an inlined SQL function, parsed under the caller's search_path.)
+pub fn hist_data(m: &SpecModel, as_is: &[String], alias: &str) -> String {
+    let as_is_list = std::iter::once(&m.version).chain(as_is.iter().filter(|v| **v != m.version)).map(|v| literal(v)).collect::<Vec<_>>().join(", ");
+    format!(
+        "CASE WHEN {alias}.schema_version OPERATOR(pg_catalog.=) ANY (ARRAY[{as_is_list}]::pg_catalog.text[]) THEN {alias}.data \
+         ELSE specstar._upgrade({}, {alias}.schema_version, {alias}.data) END",
+        literal(&m.name)
+    )
+}
+
 /// Every behaviour statement, in creation order.
 ///
 /// `as_is` lists earlier version labels whose stored documents read unchanged under this
@@ -33,19 +45,11 @@ const SYSTEM_COMMENTS: &[(&str, &str)] = &[
 pub fn create(m: &SpecModel, o: &Objects, vid: i64, as_is: &[String]) -> Vec<String> {
     let props = &m.properties;
     let spec_lit = literal(&m.name);
-    let as_is_list = std::iter::once(&m.version).chain(as_is.iter().filter(|v| **v != m.version)).map(|v| literal(v)).collect::<Vec<_>>().join(", ");
-    let as_is_list = format!("ARRAY[{as_is_list}]::pg_catalog.text[]");
     let vid_s = vid.to_string();
     let with_cols = |prefix: &str| if props.is_empty() { String::new() } else { format!("{}, ", cols(props, prefix)) };
     let live_row = format!("t.id, {}t.revision, t.created_at, t.created_by, t.updated_at, t.updated_by", with_cols("t."));
     let hist_row = format!("h.id, {}h.revision, h.created_at, h.created_by, h.valid_from, h.changed_by", with_cols("d."));
-    // (qualified: as_of is an inlined SQL function, parsed under the caller's search_path)
-    let hist_data = |alias: &str| {
-        format!(
-            "CASE WHEN {alias}.schema_version OPERATOR(pg_catalog.=) ANY ({as_is_list}) THEN {alias}.data \
-             ELSE specstar._upgrade({spec_lit}, {alias}.schema_version, {alias}.data) END"
-        )
-    };
+    let hist_data = |alias: &str| hist_data(m, as_is, alias);
     let data_at = |id: &str, rev: &str| {
         format!(
             "(SELECT x.data FROM (SELECT {doc} AS data FROM {table} t WHERE t.id = {id} AND ({rev} IS NULL OR t.revision = {rev}) \
@@ -76,6 +80,11 @@ pub fn create(m: &SpecModel, o: &Objects, vid: i64, as_is: &[String]) -> Vec<Str
             Some(format!("      NEW.{c} := coalesce(NEW.{c}, {d});", c = ident(&p.name)))
         })
         .collect::<Vec<_>>();
+    // an owner property left out of a new resource's draft is the actor's
+    let mut fill_defaults = fill_defaults;
+    if let Some(a) = m.access.as_ref().filter(|a| a.owner != "created_by") {
+        fill_defaults.push(format!("      NEW.{c} := coalesce(NEW.{c}, specstar._owner_actor());", c = ident(&a.owner)));
+    }
     let fill_defaults = if fill_defaults.is_empty() { "      NULL;".to_string() } else { fill_defaults.join("\n") };
     let names: Vec<(&str, String)> = vec![
         ("table", o.table.to_string()),
@@ -134,6 +143,10 @@ pub fn create(m: &SpecModel, o: &Objects, vid: i64, as_is: &[String]) -> Vec<Str
 
     // views
     out.push(format!("CREATE VIEW {} WITH (security_invoker = true) AS SELECT {} FROM {} t", o.view, live_row, o.table));
+    if let Some(a) = m.access.as_ref().filter(|a| a.owner != "created_by") {
+        // an owner property left out of an INSERT is the actor's (access rules judge the rest)
+        out.push(format!("ALTER VIEW {} ALTER COLUMN {} SET DEFAULT specstar._owner_actor()", o.view, ident(&a.owner)));
+    }
     let view_comment = match (&m.title, &m.description) {
         (Some(t), Some(d)) => format!("{t}\n{d}"),
         (Some(t), None) => t.clone(),

@@ -42,6 +42,7 @@ pub const WRITE_HELPERS: &[&str] = &[
     "specstar._json_patch(jsonb, jsonb)",
     "specstar._raise_patch_failure(text, uuid, jsonb)",
     "specstar._expect_revision(text, uuid, integer, integer)",
+    "specstar._raise_if_readable(text, uuid, text)",
 ];
 
 pub fn create(m: &SpecModel, o: &Objects) -> Vec<String> {

@@ -13,6 +13,7 @@
 //! pins `search_path = pg_catalog, pg_temp`; the few plain SQL functions that must stay
 //! inlinable (so that filters reach their tables) name everything schema-qualified.
 
+pub mod access;
 pub mod behaviour;
 pub mod grants;
 pub mod history;
@@ -38,6 +39,9 @@ pub const PINNED_SEARCH_PATH: &str = "pg_catalog, pg_temp";
 pub struct Ddl {
     pub storage: Vec<String>,
     pub behaviour: Vec<String>,
+    /// the access rules (row-level security), run after the behaviour, each with the
+    /// option it implements
+    pub access: Vec<access::Step>,
     pub drop_behaviour: Vec<String>,
     pub drop_storage: Vec<String>,
     pub descriptor: Value,
@@ -218,7 +222,8 @@ pub fn generate(m: &SpecModel, vid: i64, as_is: &[String]) -> Ddl {
     Ddl {
         storage,
         behaviour: [behaviour::create(m, &o, vid, as_is), search::create(m, &o, vid), grants::create(m, &o)].concat(),
-        drop_behaviour: [search::drop(m, &o), behaviour::drop(&o)].concat(),
+        access: access::create(m, &o, &|alias| behaviour::hist_data(m, as_is, alias)),
+        drop_behaviour: [access::drop(m, &o), search::drop(m, &o), behaviour::drop(&o)].concat(),
         drop_storage: storage::drop(&o),
         descriptor: descriptor(m, &o).to_json(),
     }
@@ -398,6 +403,8 @@ mod tests {
         let created_fns = ddl.behaviour.iter().filter(|s| s.starts_with("CREATE FUNCTION")).count();
         let dropped_fns = ddl.drop_behaviour.iter().filter(|s| s.starts_with("DROP FUNCTION")).count();
         assert_eq!(created_fns, dropped_fns);
+        // no access rules: no policy
+        assert!(ddl.access.is_empty() && !ddl.drop_behaviour.iter().any(|s| s.contains("POLICY")));
     }
 
     #[test]

@@ -46,7 +46,9 @@ pub fn tables(m: &SpecModel, o: &Objects) -> Vec<String> {
     );
     let mut draft = vec!["id uuid NOT NULL DEFAULT specstar.new_id() PRIMARY KEY".to_string()];
     draft.extend(m.properties.iter().map(|p| column(p, true)));
-    draft.extend(["base_revision integer", "updated_at timestamptz NOT NULL", "updated_by text NOT NULL"].map(String::from));
+    // created_by: the resource's creator, or whoever started the draft of a new resource (the
+    // owner that access rules judge a draft by)
+    draft.extend(["base_revision integer", "created_by text", "updated_at timestamptz NOT NULL", "updated_by text NOT NULL"].map(String::from));
     vec![
         format!("CREATE TABLE {} (\n  {}\n)", o.table, live.join(",\n  ")),
         format!("CREATE TABLE {} (\n  {}\n)", o.history, history::table_body()),

@@ -4,7 +4,8 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $specstar$
 -- current revision: properties left out (NULL) are copied from it, and base_revision
 -- records which revision that was (only specstar sets it); a draft of a new resource gets
 -- the spec's defaults. A draft is checked for types and formats, not for required
--- properties: publishing checks the whole spec.
+-- properties: publishing checks the whole spec. created_by is the resource's creator, or
+-- whoever started the draft of a new resource (only specstar sets it).
 DECLARE
   _live {{table}};
   _errors jsonb;
@@ -17,8 +18,10 @@ BEGIN
     SELECT * INTO _live FROM {{table}} t WHERE t.id = NEW.id;
     IF FOUND THEN
       NEW.base_revision := _live.revision;
+      NEW.created_by := _live.created_by;
 {{fill_from_live}}
     ELSE
+      NEW.created_by := specstar.current_actor();
 {{fill_defaults}}
     END IF;
   ELSE
@@ -28,6 +31,7 @@ BEGIN
         HINT = 'Discard the draft and start another one for the other id.';
     END IF;
     NEW.base_revision := OLD.base_revision;
+    NEW.created_by := OLD.created_by;
   END IF;
 {{check_arrays}}
   _errors := specstar._validate_draft({{vid}}, specstar._draft_doc(to_jsonb(NEW)));

@@ -16,6 +16,8 @@ BEGIN
   END IF;
   SELECT {{doc_t}}, t.revision INTO _doc, _revision FROM {{table}} t WHERE t.id = $1 FOR UPDATE;
   IF NOT FOUND THEN
+    -- readable but not writable (access rules): 42501; hidden or unknown: PT404
+    PERFORM specstar._raise_if_readable({{spec}}, $1, 'patch');
     PERFORM specstar._raise_missing({{spec}}, $1, NULL, NULL);
   END IF;
   IF $3 IS NOT NULL AND $3 IS DISTINCT FROM _revision THEN

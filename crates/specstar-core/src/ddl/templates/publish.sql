@@ -16,6 +16,10 @@ BEGIN
       HINT = format('Save one first (INSERT INTO %s_draft, or POST /%s_draft).', {{spec}}, {{spec}});
   END IF;
   SELECT t.revision INTO _current FROM {{table}} t WHERE t.id = $1 FOR UPDATE;
+  IF NOT FOUND THEN
+    -- readable but not writable (access rules): 42501
+    PERFORM specstar._raise_if_readable({{spec}}, $1, 'publish over');
+  END IF;
   IF _current IS DISTINCT FROM _draft.base_revision AND NOT coalesce($2, false) THEN
     RAISE EXCEPTION USING ERRCODE = 'PT409',
       MESSAGE = format('%s %s: the draft started from %s, but the resource is now %s', {{spec}}, $1,

@@ -18,6 +18,10 @@ BEGIN
     PERFORM specstar._raise_missing({{spec}}, $1, $2, NULL);
   END IF;
   SELECT t.revision INTO _current FROM {{table}} t WHERE t.id = $1 FOR UPDATE;
+  IF NOT FOUND THEN
+    -- readable but not writable (access rules): 42501
+    PERFORM specstar._raise_if_readable({{spec}}, $1, 'roll back');
+  END IF;
   IF _current IS NULL THEN
     SELECT max(h.revision) INTO _tomb FROM {{history}} h WHERE h.id = $1;
     IF $3 IS NOT NULL AND $3 IS DISTINCT FROM _tomb THEN
