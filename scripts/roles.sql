@@ -15,5 +15,9 @@ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'web_guest') THEN
     CREATE ROLE web_guest NOLOGIN;     -- JWT role with no grant on any spec
   END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'web_editor') THEN
+    CREATE ROLE web_editor NOLOGIN;    -- JWT role: a writer that access rules may name (role:web_editor)
+  END IF;
 END $$;
-GRANT web_anon, web_writer, web_guest TO authenticator;
+GRANT web_writer TO web_editor;
+GRANT web_anon, web_writer, web_guest, web_editor TO authenticator;
