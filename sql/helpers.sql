@@ -21,10 +21,13 @@ COMMENT ON FUNCTION specstar.current_claims() IS 'The JWT claims of the request 
 -- The actor access rules may treat as an owner: the JWT sub when PostgREST set claims, the
 -- database role in a direct session (no claims), and NULL for an anonymous request (claims
 -- without a sub): every anonymous request acts as one role, so none of them owns anything.
+-- Plain SQL without SET, so that policies inline it into the InitPlan that evaluates it once
+-- per statement; every name in it is schema-qualified, as an inlined body is parsed under
+-- the caller's search_path.
 CREATE FUNCTION specstar._owner_actor() RETURNS text
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-  SELECT CASE WHEN nullif(current_setting('request.jwt.claims', true), '') IS NULL THEN current_user::text
-              ELSE nullif(current_setting('request.jwt.claims', true)::jsonb ->> 'sub', '') END
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  SELECT CASE WHEN NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '') IS NULL THEN CAST(CURRENT_USER AS pg_catalog.text)
+              ELSE NULLIF(CAST(pg_catalog.current_setting('request.jwt.claims', true) AS pg_catalog.jsonb) OPERATOR(pg_catalog.->>) 'sub', '') END
 $$;
 
 -- The revision message: GUC specstar.message, else PostgREST's X-Specstar-Message header.

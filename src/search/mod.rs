@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use pgrx::prelude::*;
 use pgrx::{JsonB, Uuid};
 use serde_json::{json, Value};
-use specstar_search::cache::{all_ids, top_hits};
+use specstar_search::cache::{all_ids, top_hits, within_ids};
 use specstar_search::{segment, Config, SearchQuery, Tombstone};
 
 use index::{as_stats, config_schema, merge, with_index, with_own_index};
@@ -115,7 +115,14 @@ fn search_hits(
     // With access rules (row-level security on the spec's table), top and skip count the
     // hits the caller may read: candidates come in growing windows, best first, until the
     // page is full or the hits run out (docs/permissions.md).
-    let rls = row_level_security(spec);
+    // with access rules, what they let the caller read when simple: every row, only their
+    // own (searched within their ids), or nothing; otherwise hits are checked row by row
+    let scope = read_scope(spec);
+    let rls = scope.is_some();
+    let scope = scope.unwrap_or(Scope::All);
+    if matches!(scope, Scope::Nothing) {
+        return TableIterator::new(Vec::new());
+    }
     let mut window: Option<usize> = None;
     let rows = loop {
         let (hits, query, config, (page_top, page_skip)) = as_index_owner(|| {
@@ -129,19 +136,20 @@ fn search_hits(
                     raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, e.message, &e.hint, Some(detail))
                 });
                 let (top, skip) = page(top, skip);
-                let hits = match (rls, window) {
-                    (false, _) => top_hits(searcher, &*query.query, Some(top), skip),
-                    (true, w) => top_hits(searcher, &*query.query, Some(w.unwrap_or(((top + skip) * 2).max(20))), 0),
+                let hits = match (&scope, rls, window) {
+                    (Scope::Own(ids), _, _) => top_hits(searcher, &within_ids(&*query.query, config_schema(config), ids), Some(top), skip),
+                    (_, false, _) => top_hits(searcher, &*query.query, Some(top), skip),
+                    (_, true, w) => top_hits(searcher, &*query.query, Some(w.unwrap_or_else(|| first_window(&scope, top, skip))), 0),
                 }
                 .unwrap_or_else(|e| fail("searching", e));
                 (hits, query, config.clone(), (top, skip))
             })
         });
-        if !rls {
+        if !rls || matches!(scope, Scope::Own(_)) {
             break (hits, query, config);
         }
         let fetched = hits.len();
-        let asked = window.unwrap_or(((page_top + page_skip) * 2).max(20));
+        let asked = window.unwrap_or_else(|| first_window(&scope, page_top, page_skip));
         let visible = visible_ids(spec, &hits);
         let seen: Vec<(String, f32)> = hits.into_iter().filter(|h| visible.contains(&h.0)).collect();
         let cap = MAX_TOP.get().max(1) as usize * 10;
@@ -171,15 +179,78 @@ fn search_hits(
     TableIterator::new(rows)
 }
 
-/// Whether the spec's table has row-level security (access rules) on.
-fn row_level_security(spec: &str) -> bool {
-    Spi::get_one_with_args::<bool>(
-        "SELECT c.relrowsecurity FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1)",
-        &[format!("specstar_data.{}", specstar_core::ddl::sql::ident(spec)).into()],
-    )
-    .ok()
-    .flatten()
-    .unwrap_or(false)
+/// Which rows of a spec with access rules the caller may read, for search.
+enum Scope {
+    /// every row (a rule such as all or role:… admits the caller): hits are still checked
+    All,
+    /// only the caller's own resources, these ids: the search runs within them
+    Own(Vec<String>),
+    /// none
+    Nothing,
+    /// sql: rules decide row by row: candidates come in growing windows
+    Rows,
+}
+
+/// The most own ids a search runs within; beyond, hits are checked in windows.
+const MAX_OWN_IDS: i32 = 10_000;
+
+/// The first window of candidates: the page itself when every row is likely visible.
+fn first_window(scope: &Scope, top: usize, skip: usize) -> usize {
+    match scope {
+        Scope::All => top + skip,
+        _ => ((top + skip) * 2).max(20),
+    }
+}
+
+/// Whether the spec's table has row-level security (access rules) on, and then which rows
+/// the caller may read (its `__read_scope()` and, for 'owner', `__own_ids()`, as the caller):
+/// one statement.
+fn read_scope(spec: &str) -> Option<Scope> {
+    use specstar_core::ddl::sql::{ident, literal};
+    if !row_security(spec) {
+        return None;
+    }
+    let name = |suffix: &str| format!("specstar_data.{}", ident(&format!("{spec}{suffix}")));
+    let scope_fn = name("__read_scope");
+    let sql = format!(
+        "SELECT x.scope, CASE WHEN x.scope OPERATOR(pg_catalog.=) 'owner' THEN pg_catalog.array_to_string(ARRAY(SELECT * FROM {own}({lim})), ',') END \
+           FROM (SELECT CASE WHEN pg_catalog.to_regprocedure({scope_sig}) IS NULL THEN 'rows' ELSE {scope_fn}() END AS scope) x",
+        own = name("__own_ids"),
+        lim = MAX_OWN_IDS + 1,
+        scope_sig = literal(&format!("{scope_fn}()")),
+    );
+    let (scope, ids) = crate::owner::pinned(|| Spi::get_two::<String, String>(&sql)).unwrap_or_else(|e| fail("reading the access rules", e));
+    Some(match scope.as_deref() {
+        Some("all") => Scope::All,
+        Some("none") => Scope::Nothing,
+        Some("owner") => {
+            let ids: Vec<String> = ids.unwrap_or_default().split(',').filter(|s| !s.is_empty()).map(str::to_string).collect();
+            if ids.len() > MAX_OWN_IDS as usize { Scope::Rows } else { Scope::Own(ids) }
+        }
+        _ => Scope::Rows,
+    })
+}
+
+/// Whether the spec's table has row-level security on (from the relation cache: no query).
+fn row_security(spec: &str) -> bool {
+    let Ok(name) = std::ffi::CString::new(spec) else { return false };
+    unsafe {
+        let nsp = pg_sys::get_namespace_oid(c"specstar_data".as_ptr(), true);
+        if nsp == pg_sys::InvalidOid {
+            return false;
+        }
+        let relid = pg_sys::get_relname_relid(name.as_ptr(), nsp);
+        if relid == pg_sys::InvalidOid {
+            return false;
+        }
+        let rel = pg_sys::RelationIdGetRelation(relid);
+        if rel.is_null() {
+            return false;
+        }
+        let on = (*(*rel).rd_rel).relrowsecurity;
+        pg_sys::RelationClose(rel);
+        on
+    }
 }
 
 /// The ids among `hits` the caller may read (the table's row-level security decides).

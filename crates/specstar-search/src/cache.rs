@@ -17,7 +17,7 @@ use tantivy::collector::TopDocs;
 use tantivy::directory::{ManagedDirectory, RamDirectory, TerminatingWrite};
 use tantivy::fastfield::write_alive_bitset;
 use tantivy::index::SegmentId;
-use tantivy::query::Query;
+use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, Query, TermSetQuery};
 use tantivy::schema::IndexRecordOption;
 use tantivy::{BitSet, DocId, Index, IndexReader, ReloadPolicy, SegmentReader, Term};
 pub use tantivy::Searcher;
@@ -321,6 +321,17 @@ impl IndexCache {
 }
 
 /// The (id, score) of the best hits, `skip` first ones left out; `top = None` returns all.
+/// `query` limited to the documents of the resources `ids`, with the scores it gives them:
+/// a search over the rows a caller may read, when those rows are known (a caller who can read
+/// only their own resources). BM25 statistics stay those of the whole index.
+pub fn within_ids(query: &dyn Query, schema: &IndexSchema, ids: &[String]) -> BooleanQuery {
+    let terms = ids.iter().map(|id| Term::from_field_text(schema.id, id));
+    BooleanQuery::new(vec![
+        (Occur::Must, query.box_clone()),
+        (Occur::Must, Box::new(ConstScoreQuery::new(Box::new(TermSetQuery::new(terms)), 0.0))),
+    ])
+}
+
 pub fn top_hits(searcher: &Searcher, query: &dyn Query, top: Option<usize>, skip: usize) -> Result<Vec<(String, f32)>> {
     let limit = match top {
         Some(t) => t,

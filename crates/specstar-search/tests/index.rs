@@ -1,6 +1,6 @@
 //! The index end to end without PostgreSQL: segments built, loaded, searched, tombstoned, merged.
 
-use specstar_search::cache::{all_ids, top_hits};
+use specstar_search::cache::{all_ids, top_hits, within_ids};
 use specstar_search::{segment, Config, Doc, IndexCache, Language, SearchQuery, Tombstone};
 
 fn config(language: Language) -> Config {
@@ -134,6 +134,25 @@ fn scores_order_hits_and_skip_pages() {
     assert_eq!(page2[0].0, "one");
     assert_eq!(q.highlight(0, "the \"fox\" & friends!").as_deref(), Some("the &quot;<b>fox</b>&quot; &amp; friends!"));
     assert_eq!(q.highlight(0, "nothing here"), None);
+}
+
+#[test]
+fn a_search_within_ids_keeps_their_scores_and_order() {
+    let mut c = IndexCache::new(config(Language::Simple)).unwrap();
+    let docs = [doc("one", 1, "x", "fox"), doc("many", 1, "fox fox", "fox fox fox"), doc("two", 1, "fox", "fox"), doc("none", 1, "y", "z")];
+    let s = load(&mut c, &docs);
+    let searcher = c.open(&[s]).unwrap();
+    let cfg = c.config.clone();
+    let q = SearchQuery::parse(&cfg, c.schema(), "fox").unwrap();
+    let all = top_hits(&searcher, &*q.query, Some(10), 0).unwrap();
+    let within = within_ids(&*q.query, c.schema(), &["one".to_string(), "two".to_string(), "none".to_string()]);
+    let hits = top_hits(&searcher, &within, Some(10), 0).unwrap();
+    // the best hit ("many") is not among the ids: the page holds the others, scored as before
+    assert_eq!(hits.iter().map(|h| h.0.as_str()).collect::<Vec<_>>(), ["two", "one"]);
+    for (id, score) in &hits {
+        assert_eq!(Some(score), all.iter().find(|h| &h.0 == id).map(|h| &h.1));
+    }
+    assert!(top_hits(&searcher, &within_ids(&*q.query, c.schema(), &[]), Some(10), 0).unwrap().is_empty());
 }
 
 fn parse(c: &IndexCache, q: &str) -> SearchQuery {

@@ -232,6 +232,27 @@ SELECT as_user('bob');
 SELECT title FROM api.acc_post ORDER BY title;
 RESET ROLE;
 
+-- search where the caller may read only their own resources (or everything, as an editor):
+-- the search runs within the caller's own ids, so better hits of others never shorten a page
+SELECT specstar.register_spec('acc_log', '{"type": "object", "properties": {"text": {"type": "string", "x-search": true}}}', '{
+  "roles": {"read": ["regress_acc_anon", "regress_acc_user"], "write": ["regress_acc_user"]},
+  "access": {"read": ["owner", "role:regress_acc_editor"]}}') ->> 'version' AS version;
+SELECT as_user('alice');
+INSERT INTO api.acc_log (text) VALUES ('a heron'), ('a heron by the water'), ('no bird');
+SELECT as_user('bob');
+INSERT INTO api.acc_log (text) VALUES ('heron heron heron'), ('heron heron');
+SELECT as_user('alice');
+SELECT text FROM api.acc_log_search('heron', 1);
+SELECT text FROM api.acc_log_search('heron', 1, 1);
+SELECT count(*) AS alice_hits, count(*) FILTER (WHERE highlights::text LIKE '%heron heron%') AS others_highlights FROM api.acc_log_search('heron');
+SELECT count(*) AS ids FROM specstar.search('acc_log', 'heron');
+SELECT as_user('ed');
+SELECT text FROM api.acc_log_search('heron', 2);
+SELECT as_user('anon');
+SELECT count(*) AS anon_hits FROM api.acc_log_search('heron');
+RESET ROLE;
+SELECT specstar.drop_spec('acc_log', drop_data => true);
+
 SELECT specstar.drop_spec('acc_post', drop_data => true);
 SELECT specstar.drop_spec('acc_note', drop_data => true);
 DROP FUNCTION as_user(text), seen(), found();

@@ -2,7 +2,8 @@
 -- shadows everywhere a name could be looked up: domains over the built-in types in pg_temp
 -- (searched first for types), and functions and operators with pg_catalog's own
 -- signatures in a schema it puts ahead of pg_catalog. Every shadow raises, naming the role
--- it runs as. Then every read, write, draft, RPC and search path runs as that role, and the
+-- it runs as. Then every read, write, draft, RPC and search path runs as that role (through
+-- the spec's access rules, so their policies and helpers run too), and the
 -- administration functions as a superuser with the same search_path: the results are the
 -- ordinary ones and no shadow ever runs. (This file's own statements qualify what they
 -- call, so that only specstar's code could meet a shadow.)
@@ -14,7 +15,8 @@ SELECT specstar.register_spec('shadowed', '{"type": "object", "properties": {
   "title": {"type": "string", "x-search": true}, "n": {"type": "integer", "default": 1},
   "tags": {"type": "array", "items": {"type": "string"}}, "meta": {"type": "object"},
   "at": {"type": "string", "format": "date-time"}, "kind": {"enum": ["a", "b"]}},
-  "required": ["title"]}', '{"roles": {"write": ["regress_shadow"]}}') IS NOT NULL AS registered;
+  "required": ["title"]}', '{"roles": {"write": ["regress_shadow"]},
+    "access": {"read": ["owner", "role:regress_shadow", "sql:n >= 0"], "write": ["owner", "role:regress_shadow"]}}') IS NOT NULL AS registered;
 
 SET ROLE regress_shadow;
 CREATE FUNCTION shadow.boom() RETURNS boolean LANGUAGE plpgsql AS $$
@@ -37,7 +39,7 @@ BEGIN
              'jsonb_to_record', 'to_jsonb', 'jsonb_typeof', 'jsonb_each', 'jsonb_object_keys', 'jsonb_array_elements',
              'jsonb_array_elements_text', 'jsonb_extract_path', 'jsonb_extract_path_text', 'set_config', 'current_setting',
              'now', 'string_agg', 'array_agg', 'array_ndims', 'array_lower', 'hashtext', 'pg_advisory_xact_lock',
-             'pg_try_advisory_xact_lock', 'nextval', 'replace', 'pg_notify', 'convert_from', 'convert_to', 'decode', 'substr',
+             'pg_try_advisory_xact_lock', 'nextval', 'pg_has_role', 'replace', 'pg_notify', 'convert_from', 'convert_to', 'decode', 'substr',
              'strpos', 'length', 'regexp_matches', 'to_regprocedure', 'to_regnamespace', 'textcat', 'has_table_privilege',
              'count', 'max', 'min', 'lower', 'left', 'string_to_array', 'unnest', 'btrim', 'concat', 'pg_get_userbyid',
              'quote_ident', 'gen_random_uuid', 'octet_length', 'sum', 'bool_and', 'jsonb_set', 'row_number', 'array_length',
@@ -137,7 +139,8 @@ SELECT specstar.register_spec('shadowed', '{"type": "object", "properties": {
   "tags": {"type": "array", "items": {"type": "string"}}, "meta": {"type": "object"},
   "at": {"type": "string", "format": "date-time"}, "kind": {"enum": ["a", "b", "c"]},
   "body": {"type": "string", "x-search": true}},
-  "required": ["title"]}', '{"version": "2", "roles": {"write": ["regress_shadow"]}}') IS NOT NULL AS evolved;
+  "required": ["title"]}', '{"version": "2", "roles": {"write": ["regress_shadow"]},
+    "access": {"read": ["owner", "role:regress_shadow", "sql:n >= 0"], "write": ["owner", "role:regress_shadow"]}}') IS NOT NULL AS evolved;
 SELECT specstar.search_merge('shadowed') IS NOT NULL AS merged;
 SELECT specstar.search_verify('shadowed') OPERATOR(pg_catalog.->) 'ok' AS verified;
 SELECT specstar.search_rebuild('shadowed') IS NOT NULL AS rebuilt;
