@@ -157,6 +157,16 @@ INSERT INTO api.memo (id, title, body, tags, pinned) VALUES
 UPDATE api.memo SET body = 'cherry cake' WHERE id = 'e0000000-0000-0000-0000-000000000005';
 DELETE FROM api.memo WHERE id = 'e0000000-0000-0000-0000-000000000004';
 INSERT INTO api.memo (id, title, body) VALUES ('e0000000-0000-0000-0000-000000000006', 'Late fox', 'written by a later statement');
+-- access rules (row-level security) travel with the dump: a diary only its author reads
+DO $$ BEGIN CREATE ROLE dump_diarist NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+SELECT specstar.register_spec('diary', '{"type": "object", "properties": {"entry": {"type": "string", "x-search": true}}}',
+  '{"roles": {"read": ["dump_diarist"], "write": ["dump_diarist"]}, "access": {"read": ["owner"], "write": ["owner"]}}') ->> 'name' AS registered;
+SELECT set_config('request.jwt.claims', '{"sub": "alice"}', false) IS NOT NULL AS alice;
+INSERT INTO api.diary (id, entry) VALUES ('d0000000-0000-0000-0000-000000000001', 'a heron, alone');
+SELECT set_config('request.jwt.claims', '{"sub": "bob"}', false) IS NOT NULL AS bob;
+INSERT INTO api.diary (id, entry) VALUES ('d0000000-0000-0000-0000-000000000002', 'a heron and bob');
+UPDATE api.diary SET entry = 'two herons and bob' WHERE id = 'd0000000-0000-0000-0000-000000000002';
+RESET request.jwt.claims;
 -- what the queries find before the dump (the last digit of each id, best first), kept in a
 -- plain table so that B is checked against it
 CREATE TABLE public.dump_search (q text PRIMARY KEY, ids text NOT NULL);
@@ -300,6 +310,26 @@ SELECT d.q, h.id, h.score FROM public.dump_search d CROSS JOIN LATERAL specstar.
  ORDER BY d.q, h.score DESC, h.id;
 SELECT * FROM api.memo_search('fox');
 SELECT * FROM api.memo_search('brown OR cake', top => 2, skip => 1);
+
+\echo == access rules: the policies, and what each owner reads, finds and may change
+SELECT c.relname, c.relrowsecurity FROM pg_class c WHERE c.relnamespace = 'specstar_data'::regnamespace AND c.relname LIKE 'diary%' ORDER BY 1;
+SELECT polrelid::regclass::text AS rel, polname, polcmd, pg_get_expr(polqual, polrelid) AS using, pg_get_expr(polwithcheck, polrelid) AS check
+  FROM pg_policy ORDER BY 1, 2;
+CREATE FUNCTION pg_temp.diary_as(who text) RETURNS TABLE (entries text, revisions bigint, hits text, may_change bigint) LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM set_config('request.jwt.claims', json_build_object('sub', who)::text, true);
+  SET LOCAL ROLE dump_diarist;
+  RETURN QUERY SELECT (SELECT string_agg(entry, ', ' ORDER BY entry) FROM api.diary),
+                      (SELECT count(*) FROM api.diary_revision),
+                      (SELECT string_agg(entry, ', ') FROM api.diary_search('heron')),
+                      (SELECT count(*) FROM api.diary WHERE id = 'd0000000-0000-0000-0000-000000000001');
+  RESET ROLE;
+END $$;
+BEGIN;
+SELECT * FROM pg_temp.diary_as('alice');
+SELECT * FROM pg_temp.diary_as('bob');
+SELECT * FROM pg_temp.diary_as('carol');
+ROLLBACK;
 
 \echo == diffs between consecutive revisions
 SELECT r.id, r.parent_revision, r.revision, api.author_diff(r.id, r.parent_revision, r.revision) AS patch
@@ -481,8 +511,10 @@ SELECT specstar.drop_spec('article', drop_data => true);
 SELECT specstar.drop_spec('author', drop_data => true);
 SELECT specstar.drop_spec('note', drop_data => true);
 SELECT specstar.drop_spec('memo', drop_data => true);
+SELECT specstar.drop_spec('diary', drop_data => true);
 SELECT pg_temp.ok(NOT EXISTS (SELECT FROM specstar.search_segment),
-                  'drop_spec(memo) removes its search index');
+                  'drop_spec(memo) and drop_spec(diary) remove their search indexes');
+SELECT pg_temp.ok(NOT EXISTS (SELECT FROM pg_policy), 'drop_spec(diary) removes its policies');
 SELECT pg_temp.ok(NOT EXISTS (SELECT FROM specstar.spec) AND NOT EXISTS (SELECT FROM specstar.spec_versions), 'the catalog is empty');
 SELECT pg_temp.ok(NOT EXISTS (SELECT FROM pg_class WHERE relnamespace IN ('api'::regnamespace, 'specstar_data'::regnamespace)),
                   'no table, view, index or sequence is left in api or specstar_data');
