@@ -9,6 +9,7 @@
 //! client unchanged and without a backtrace.
 
 mod index;
+mod scope;
 mod store;
 
 use std::collections::HashMap;
@@ -20,6 +21,7 @@ use specstar_search::cache::{all_ids, top_hits, within_ids};
 use specstar_search::{segment, Config, SearchQuery, Tombstone};
 
 use index::{as_stats, config_schema, merge, with_index, with_own_index};
+use scope::{read_scope, Scope};
 use store::*;
 
 /// Segments merged together at each size level (specstar_search::policy).
@@ -179,77 +181,11 @@ fn search_hits(
     TableIterator::new(rows)
 }
 
-/// Which rows of a spec with access rules the caller may read, for search.
-enum Scope {
-    /// every row (a rule such as all or role:… admits the caller): hits are still checked
-    All,
-    /// only the caller's own resources, these ids: the search runs within them
-    Own(Vec<String>),
-    /// none
-    Nothing,
-    /// sql: rules decide row by row: candidates come in growing windows
-    Rows,
-}
-
-/// The most own ids a search runs within; beyond, hits are checked in windows.
-const MAX_OWN_IDS: i32 = 10_000;
-
 /// The first window of candidates: the page itself when every row is likely visible.
 fn first_window(scope: &Scope, top: usize, skip: usize) -> usize {
     match scope {
         Scope::All => top + skip,
         _ => ((top + skip) * 2).max(20),
-    }
-}
-
-/// Whether the spec's table has row-level security (access rules) on, and then which rows
-/// the caller may read (its `__read_scope()` and, for 'owner', `__own_ids()`, as the caller):
-/// one statement.
-fn read_scope(spec: &str) -> Option<Scope> {
-    use specstar_core::ddl::sql::{ident, literal};
-    if !row_security(spec) {
-        return None;
-    }
-    let name = |suffix: &str| format!("specstar_data.{}", ident(&format!("{spec}{suffix}")));
-    let scope_fn = name("__read_scope");
-    let sql = format!(
-        "SELECT x.scope, CASE WHEN x.scope OPERATOR(pg_catalog.=) 'owner' THEN pg_catalog.array_to_string(ARRAY(SELECT * FROM {own}({lim})), ',') END \
-           FROM (SELECT CASE WHEN pg_catalog.to_regprocedure({scope_sig}) IS NULL THEN 'rows' ELSE {scope_fn}() END AS scope) x",
-        own = name("__own_ids"),
-        lim = MAX_OWN_IDS + 1,
-        scope_sig = literal(&format!("{scope_fn}()")),
-    );
-    let (scope, ids) = crate::owner::pinned(|| Spi::get_two::<String, String>(&sql)).unwrap_or_else(|e| fail("reading the access rules", e));
-    Some(match scope.as_deref() {
-        Some("all") => Scope::All,
-        Some("none") => Scope::Nothing,
-        Some("owner") => {
-            let ids: Vec<String> = ids.unwrap_or_default().split(',').filter(|s| !s.is_empty()).map(str::to_string).collect();
-            if ids.len() > MAX_OWN_IDS as usize { Scope::Rows } else { Scope::Own(ids) }
-        }
-        _ => Scope::Rows,
-    })
-}
-
-/// Whether the spec's table has row-level security on (from the relation cache: no query).
-fn row_security(spec: &str) -> bool {
-    let Ok(name) = std::ffi::CString::new(spec) else { return false };
-    unsafe {
-        let nsp = pg_sys::get_namespace_oid(c"specstar_data".as_ptr(), true);
-        if nsp == pg_sys::InvalidOid {
-            return false;
-        }
-        let relid = pg_sys::get_relname_relid(name.as_ptr(), nsp);
-        if relid == pg_sys::InvalidOid {
-            return false;
-        }
-        let rel = pg_sys::RelationIdGetRelation(relid);
-        if rel.is_null() {
-            return false;
-        }
-        let on = (*(*rel).rd_rel).relrowsecurity;
-        pg_sys::RelationClose(rel);
-        on
     }
 }
 

@@ -17,7 +17,7 @@ use tantivy::collector::TopDocs;
 use tantivy::directory::{ManagedDirectory, RamDirectory, TerminatingWrite};
 use tantivy::fastfield::write_alive_bitset;
 use tantivy::index::SegmentId;
-use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, Query, TermSetQuery};
+use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, Query, TermQuery, TermSetQuery};
 use tantivy::schema::IndexRecordOption;
 use tantivy::{BitSet, DocId, Index, IndexReader, ReloadPolicy, SegmentReader, Term};
 pub use tantivy::Searcher;
@@ -326,11 +326,19 @@ impl IndexCache {
 /// only their own resources). BM25 statistics stay those of the whole index.
 pub fn within_ids(query: &dyn Query, schema: &IndexSchema, ids: &[String]) -> BooleanQuery {
     let terms = ids.iter().map(|id| Term::from_field_text(schema.id, id));
-    BooleanQuery::new(vec![
-        (Occur::Must, query.box_clone()),
-        (Occur::Must, Box::new(ConstScoreQuery::new(Box::new(TermSetQuery::new(terms)), 0.0))),
-    ])
+    // a few ids: one term lookup each (a term set walks the whole id dictionary)
+    let filter: Box<dyn Query> = if ids.len() <= WITHIN_BY_TERMS {
+        Box::new(BooleanQuery::new(
+            terms.map(|t| (Occur::Should, Box::new(TermQuery::new(t, IndexRecordOption::Basic)) as Box<dyn Query>)).collect(),
+        ))
+    } else {
+        Box::new(TermSetQuery::new(terms))
+    };
+    BooleanQuery::new(vec![(Occur::Must, query.box_clone()), (Occur::Must, Box::new(ConstScoreQuery::new(filter, 0.0)))])
 }
+
+/// Up to this many ids, [`within_ids`] looks each one up.
+const WITHIN_BY_TERMS: usize = 1000;
 
 pub fn top_hits(searcher: &Searcher, query: &dyn Query, top: Option<usize>, skip: usize) -> Result<Vec<(String, f32)>> {
     let limit = match top {

@@ -251,6 +251,13 @@ SELECT text FROM api.acc_log_search('heron', 2);
 SELECT as_user('anon');
 SELECT count(*) AS anon_hits FROM api.acc_log_search('heron');
 RESET ROLE;
+-- search caches the rules per backend: a change of rules in place reaches it at once
+SELECT specstar.register_spec('acc_log', '{"type": "object", "properties": {"text": {"type": "string", "x-search": true}}}', '{
+  "roles": {"read": ["regress_acc_anon", "regress_acc_user"], "write": ["regress_acc_user"]},
+  "access": {"read": ["all"]}}') ->> 'version' AS version;
+SELECT as_user('alice');
+SELECT count(*) AS alice_finds_all FROM api.acc_log_search('heron');
+RESET ROLE;
 SELECT specstar.drop_spec('acc_log', drop_data => true);
 
 SELECT specstar.drop_spec('acc_post', drop_data => true);

@@ -86,11 +86,6 @@ pub fn scope_fn(o: &Objects) -> QualifiedName {
     QualifiedName::new(DATA_SCHEMA, &format!("{}__read_scope", o.spec))
 }
 
-/// `<spec>__own_ids(lim)`: the ids of the caller's own resources.
-pub fn own_ids_fn(o: &Objects) -> QualifiedName {
-    QualifiedName::new(DATA_SCHEMA, &format!("{}__own_ids", o.spec))
-}
-
 /// How a rule list reads the row it judges.
 struct RowRef<'a> {
     /// the owner column's value
@@ -186,32 +181,24 @@ pub fn create(m: &SpecModel, o: &Objects, hist_data: &dyn Fn(&str) -> String) ->
     ));
     out.push(step("/options/access", format!("ALTER FUNCTION {admits}(text, jsonb) DEPENDS ON EXTENSION specstar")));
     out.push(step("/options/access", format!("REVOKE ALL ON FUNCTION {admits}(text, jsonb) FROM PUBLIC")));
-    // for search: which rows the caller may read, when that is simple to say — 'all' (a rule
-    // admits every row), 'owner' (only their own), 'none', or NULL (sql: rules decide row by row)
+    // which rows the caller may read, when that is simple to say — 'all' (a rule admits every
+    // row), 'owner' (only their own), 'none', or NULL (sql: rules decide row by row). Search
+    // decides the same in Rust (src/search/scope.rs) and keys its cache of the rules by this
+    // function's OID, new with every change of rules.
     let free: Vec<String> = a.read.iter().filter(|r| !matches!(r, Rule::Owner | Rule::Sql(_))).map(|r| rule(r, &row)).collect();
     let free = if free.is_empty() { "false".to_string() } else { free.join(" OR ") };
     let by_owner = if a.read.contains(&Rule::Owner) { format!("{ACTOR} IS NOT NULL") } else { "false".to_string() };
     let scope = format!(
-        "SELECT CASE WHEN {free} THEN 'all' WHEN {} THEN NULL WHEN {by_owner} THEN 'owner' ELSE 'none' END",
+        "SELECT CASE WHEN {free} THEN 'all'::pg_catalog.text WHEN {} THEN NULL WHEN {by_owner} THEN 'owner' ELSE 'none' END",
         if has_sql(&a.read) { "true" } else { "false" }
     );
-    let own_ids = format!(
-        "SELECT t.id::pg_catalog.text FROM {} t WHERE t.{} OPERATOR(pg_catalog.=) {ACTOR} LIMIT $1",
-        o.table,
-        ident(&a.owner)
-    );
-    // (PL/pgSQL: its plans are kept for the session; a SQL function's are made per call)
-    let scope = format!("BEGIN RETURN ({scope}); END");
-    let own_ids = format!("BEGIN RETURN QUERY {own_ids}; END");
-    for (f, sig, returns, body) in [(scope_fn(o), "", "text", scope), (own_ids_fn(o), "lim integer", "SETOF text", own_ids)] {
-        let args = if sig.is_empty() { "" } else { "integer" };
-        out.push(step(
-            "/options/access/read",
-            format!("CREATE FUNCTION {f}({sig}) RETURNS {returns} LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS {}", literal(&body)),
-        ));
-        out.push(step("/options/access", format!("ALTER FUNCTION {f}({args}) DEPENDS ON EXTENSION specstar")));
-        out.push(step("/options/access", format!("REVOKE ALL ON FUNCTION {f}({args}) FROM PUBLIC")));
-    }
+    let f = scope_fn(o);
+    out.push(step(
+        "/options/access/read",
+        format!("CREATE FUNCTION {f}() RETURNS text LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS {}", literal(&scope)),
+    ));
+    out.push(step("/options/access", format!("ALTER FUNCTION {f}() DEPENDS ON EXTENSION specstar")));
+    out.push(step("/options/access", format!("REVOKE ALL ON FUNCTION {f}() FROM PUBLIC")));
     // the tombstones of deleted resources the caller may read today
     let gone = gone_view(o);
     out.push(step(
@@ -275,7 +262,7 @@ pub fn create(m: &SpecModel, o: &Objects, hist_data: &dyn Fn(&str) -> String) ->
     for role in super::dedup(m.read_roles.iter().chain(m.write_roles.iter())) {
         out.push(step("/options/roles", format!("GRANT SELECT ON {gone} TO {}", ident(role))));
         out.push(step("/options/roles", format!("GRANT EXECUTE ON FUNCTION {admits}(text, jsonb) TO {}", ident(role))));
-        out.push(step("/options/roles", format!("GRANT EXECUTE ON FUNCTION {}(), {}(integer) TO {}", scope_fn(o), own_ids_fn(o), ident(role))));
+        out.push(step("/options/roles", format!("GRANT EXECUTE ON FUNCTION {}() TO {}", scope_fn(o), ident(role))));
     }
     out
 }
@@ -297,7 +284,6 @@ pub fn drop(m: &SpecModel, o: &Objects) -> Vec<String> {
     out.push(format!("DROP VIEW {}", gone_view(o)));
     out.push(format!("DROP FUNCTION {}(text, jsonb)", admits_fn(o)));
     out.push(format!("DROP FUNCTION {}()", scope_fn(o)));
-    out.push(format!("DROP FUNCTION {}(integer)", own_ids_fn(o)));
     out.push(format!("DROP INDEX {}", QualifiedName::new(DATA_SCHEMA, &format!("{}__owner_idx", o.spec))));
     out
 }
