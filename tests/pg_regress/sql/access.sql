@@ -232,6 +232,21 @@ SELECT as_user('bob');
 SELECT title FROM api.acc_post ORDER BY title;
 RESET ROLE;
 
+-- publishing a new resource also needs the create rules: bob may write drafts (write: all)
+-- but only editors create
+SELECT specstar.register_spec('acc_page', '{"type": "object", "properties": {"title": {"type": "string"}}}', '{
+  "roles": {"read": ["regress_acc_user"], "write": ["regress_acc_user"]},
+  "access": {"write": ["all"], "create": ["role:regress_acc_editor"]}}') ->> 'version' AS version;
+SELECT as_user('bob');
+INSERT INTO api.acc_page_draft (id, title) VALUES ('00000000-0000-4000-8000-0000000000f1', 'bob''s page');
+SELECT api.acc_page_publish('00000000-0000-4000-8000-0000000000f1');
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS pages, (SELECT count(*) FROM api.acc_page_draft) AS drafts FROM api.acc_page;
+SELECT as_user('ed');
+SELECT title, created_by FROM api.acc_page_publish('00000000-0000-4000-8000-0000000000f1');
+RESET ROLE;
+SELECT specstar.drop_spec('acc_page', drop_data => true);
+
 -- search where the caller may read only their own resources (or everything, as an editor):
 -- the search runs within the caller's own ids, so better hits of others never shorten a page
 SELECT specstar.register_spec('acc_log', '{"type": "object", "properties": {"text": {"type": "string", "x-search": true}}}', '{
