@@ -16,8 +16,8 @@ import datetime
 import os
 import platform
 import re
-import subprocess
-import sys
+
+from common import pgbench as run_pgbench, psql as run_psql, write_block
 
 ROWS = int(os.environ.get("BENCH_ACCESS_ROWS", "100000"))
 OWNERS = 1000
@@ -25,10 +25,7 @@ SECONDS = int(os.environ.get("BENCH_SECONDS", "20"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "2"))
 DB = "specstar_access_bench"
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
 WORK = os.environ.get("BENCH_WORK", "/tmp/specstar-bench")
-PGBIN = os.environ["PGBIN"]
 SCHEMA = ('{"type": "object", "properties": {"title": {"type": "string"}, "body": {"type": "string", "x-search": true}, '
           '"views": {"type": "integer"}}, "required": ["title"]}')
 ROLES = '"roles": {"read": ["bench_user"], "write": ["bench_user"]}'
@@ -38,11 +35,7 @@ VARIANTS = {"without rules": "acc_open", "with rules": "acc_rules"}
 
 
 def psql(sql, db=DB):
-    out = subprocess.run([f"{PGBIN}/psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-At", "-d", db],
-                         input=sql, capture_output=True, text=True)
-    if out.returncode != 0:
-        sys.exit(f"psql failed:\n{sql[:2000]}\n{out.stderr}")
-    return out.stdout.strip()
+    return run_psql(sql, db)
 
 
 def setup():
@@ -96,14 +89,7 @@ def script(name, spec, statement):
 
 
 def pgbench(path):
-    cmd = [f"{PGBIN}/pgbench", "-n", "-M", "prepared", "-c", str(CLIENTS), "-j", str(CLIENTS), "-T", str(SECONDS), "-f", path, DB]
-    out = subprocess.run(cmd, capture_output=True, text=True)
-    if out.returncode != 0:
-        sys.exit(f"pgbench failed: {out.stdout}\n{out.stderr}")
-    failed = re.search(r"number of failed transactions: (\d+)", out.stdout)
-    if failed and int(failed.group(1)) > 0:
-        sys.exit(f"pgbench had failed transactions:\n{out.stdout}")
-    return float(re.search(r"tps = ([0-9.]+)", out.stdout).group(1))
+    return run_pgbench(path, DB, CLIENTS, SECONDS)
 
 
 OWN_ID = "(SELECT i.id FROM acc_ids i WHERE i.spec = '{spec}' AND i.owner = :o AND i.k = :k)"
@@ -145,28 +131,16 @@ def main():
 
 
 def write_doc(results, ratios, hits):
-    path = os.path.join(ROOT, "docs", "benchmarks.md")
-    text = open(path).read()
-    start, end = "<!-- access:start -->", "<!-- access:end -->"
     rows = "\n".join(f"| {name} | {results[(name, 'without rules')]:.0f} | {results[(name, 'with rules')]:.0f} | {value:.2f} | >= 0.9 | {check(value, 0.9)} |"
                      for name, value in ratios)
-    block = f"""{start}
-Last run: {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')} on {platform.node()} ({os.cpu_count()} cores),
+    write_block("access", f"""Last run: {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')} on {platform.node()} ({os.cpu_count()} cores),
 {ROWS} rows over {OWNERS} owners per spec, pgbench `-M prepared -c {CLIENTS} -j {CLIENTS} -T {SECONDS}`, {ROUNDS} rounds
 taking turns, mean tps. Each transaction sets the role and the JWT claims as PostgREST does. The search
 returned {hits['without rules']} hits without rules and {hits['with rules']} with them (one owner's view).
 
 | statement | tps without rules | tps with rules | ratio | target | |
 |---|---|---|---|---|---|
-{rows}
-{end}"""
-    if start in text:
-        text = re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _: block, text, flags=re.S)
-    else:
-        text += "\n" + block + "\n"
-    with open(path, "w") as f:
-        f.write(text)
-    print(f"\nwritten to {os.path.relpath(path, ROOT)}")
+{rows}""")
 
 
 if __name__ == "__main__":

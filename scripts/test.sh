@@ -74,7 +74,7 @@ fi
 if want readme; then
   log "readme: the SQL of README.md and of the worked examples in docs/"
   mkdir -p "$OUT/readme-input/sql" "$OUT/readme-input/expected"
-  examples=(readme:README.md drafts-and-migrations:docs/drafts-and-migrations.md graphql:docs/graphql.md permissions:docs/permissions.md)
+  examples=(readme:README.md drafts-and-migrations:docs/drafts-and-migrations.md graphql:docs/graphql.md permissions:docs/permissions.md events:docs/events.md)
   for example in "${examples[@]}"; do
     name=${example%%:*}
     python3 tests/readme/extract.py "${example#*:}" > "$OUT/readme-input/sql/$name.sql"

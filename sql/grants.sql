@@ -12,6 +12,8 @@ GRANT EXECUTE ON FUNCTION
   specstar.current_claims(),      -- the request's JWT claims, for sql: access rules
   specstar._owner_actor(),        -- the actor access rules treat as an owner (NULL: anonymous)
   specstar.current_message(),     -- the message of the next revision
+  specstar.changes_head(),        -- the newest change feed cursor in the caller's snapshot (a count, no data)
+  specstar.changes(bigint, integer, text[]), -- the change feed: only what the caller may read (it calls _changes)
   specstar.pre_request(),         -- PostgREST's db-pre-request hook, run as the request's role
   specstar._admin(),              -- the admin page (sql/admin.sql): static HTML, no data
   specstar._admin_page(),

@@ -163,7 +163,7 @@ BEGIN
       RETURN v_current.descriptor;
     END IF;
     IF v_check ->> 'version' = v_current.version AND v_current.schema = _register_spec.schema
-       AND (v_current.options - ARRAY['roles', 'access']) = ((v_check -> 'options') - ARRAY['roles', 'access']) THEN
+       AND (v_current.options - ARRAY['roles', 'access', 'events']) = ((v_check -> 'options') - ARRAY['roles', 'access', 'events']) THEN
       -- behaviour options alone changed: rebuilt in place, same version, no migrate revisions
       RETURN specstar._rebuild_behaviour(_register_spec.name, _register_spec.schema, v_current.options, v_options, v_context, v_current.vid);
     END IF;
@@ -388,6 +388,11 @@ BEGIN
   IF v_migrate IS NOT NULL THEN
     EXECUTE v_evolve ->> 'rewrite_live'
       USING coalesce(specstar.current_message(), format('migrated from version %s to %s by %s', current_version, v_version, v_migrate));
+    -- the migrate revisions are events too (the feed's triggers are rebuilt meanwhile)
+    IF coalesce(v_plan -> 'options' -> 'events' ->> 'feed', 'true') <> 'false' THEN
+      PERFORM specstar._feed_write(v_spec, ARRAY(SELECT m.id FROM pg_temp.specstar_migrated m ORDER BY m.id),
+                                   ARRAY(SELECT m.revision + 1 FROM pg_temp.specstar_migrated m ORDER BY m.id));
+    END IF;
     EXECUTE v_evolve ->> 'rewrite_drafts';
     DROP TABLE pg_temp.specstar_migrated, pg_temp.specstar_migrated_drafts;
   END IF;
@@ -450,6 +455,7 @@ BEGIN
   END IF;
   PERFORM specstar._execute(to_jsonb(v.drop_statements)) FROM specstar.spec_versions v WHERE v.vid = v_spec.current_vid;
   PERFORM specstar._search_forget(v_spec.name);
+  PERFORM specstar._feed_forget(v_spec.name, NULL, NULL);
   DELETE FROM specstar.spec_versions v WHERE v.spec = v_spec.name;
   DELETE FROM specstar.spec s WHERE s.name = v_spec.name;
   -- the API schema's GraphQL endpoint and admin page go with its last spec (so that the schema can be dropped)
@@ -479,8 +485,9 @@ BEGIN
   EXECUTE format('DELETE FROM specstar_data.%I h WHERE h.id = $1', purge.spec || '_revision') USING purge.id;
   GET DIAGNOSTICS v_erased = ROW_COUNT;
   PERFORM set_config('specstar.internal_history_write', '', true);
-  -- an erased resource leaves no working copy behind either
+  -- an erased resource leaves no working copy behind either, and no event
   EXECUTE format('DELETE FROM specstar_data.%I d WHERE d.id = $1', purge.spec || '_draft') USING purge.id;
+  PERFORM specstar._feed_forget(purge.spec, purge.id, NULL);
   IF v_erased = 0 THEN
     RAISE EXCEPTION USING ERRCODE = 'PT404',
       MESSAGE = format('%s %s not found', purge.spec, purge.id),
@@ -518,6 +525,7 @@ BEGIN
     USING prune.id, greatest(v_live, v_max) - prune.keep_last;
   GET DIAGNOSTICS v_erased = ROW_COUNT;
   PERFORM set_config('specstar.internal_history_write', '', true);
+  PERFORM specstar._feed_forget(prune.spec, prune.id, greatest(v_live, v_max) - prune.keep_last + 1);
   RETURN v_erased;
 END
 $$;

@@ -12,6 +12,7 @@ mod access;
 mod admin;
 mod caller;
 mod datum_json;
+mod events;
 mod graphql;
 mod json;
 mod jsonb_build;
@@ -63,7 +64,8 @@ extension_sql_file!(
 );
 extension_sql_file!("../sql/graphql.sql", name = "graphql", requires = ["helpers", graphql_plan, graphql_sdl]);
 extension_sql_file!("../sql/admin.sql", name = "admin", requires = ["helpers", admin_page, admin_headers, admin_specs]);
-extension_sql_file!("../sql/specs.sql", name = "specs", requires = ["helpers", "search", "graphql", "admin"]);
+extension_sql_file!("../sql/events.sql", name = "events", requires = ["helpers", changes]);
+extension_sql_file!("../sql/specs.sql", name = "specs", requires = ["helpers", "search", "graphql", "admin", "events"]);
 extension_sql_file!("../sql/grants.sql", name = "grants", finalize);
 
 /// Check a spec and, given `context.vid`, generate its DDL (see specstar_core::plan). A

@@ -186,6 +186,22 @@ class Search(unittest.TestCase):
         self.assertEqual([x["title"] for x in r.json], ["private heron"])
 
 
+class Feed(unittest.TestCase):
+    def test_the_change_feed_follows_the_history_rule(self):
+        # every event alice may read, only the shared ones for bob (GET, as PostgREST serves it)
+        mine = S.request("GET", "/rpc/memo_changes?after=0&top=1000", None, None, ALICE).json
+        bobs = S.request("GET", "/rpc/memo_changes?after=0&top=1000", None, None, BOB).json
+        self.assertTrue({(e["id"], e["revision"]) for e in bobs} < {(e["id"], e["revision"]) for e in mine})
+        for e in bobs:
+            r = S.request("GET", f"/memo_revision?id=eq.{e['id']}&revision=eq.{e['revision']}", None, None, BOB)
+            self.assertEqual(len(r.json), 1, e)
+        self.assertNotIn(PRIVATE, {e["id"] for e in bobs})
+        self.assertIn(SHARED, {e["id"] for e in bobs})
+        # cursors increase; top counts what bob gets
+        self.assertEqual([e["cursor"] for e in bobs], sorted(e["cursor"] for e in bobs))
+        self.assertEqual(len(S.request("GET", "/rpc/memo_changes?after=0&top=1", None, None, BOB).json), 1)
+
+
 class GraphQL(unittest.TestCase):
     def gql(self, query, auth):
         r = S.request("POST", "/rpc/graphql", {"query": query}, None, auth)

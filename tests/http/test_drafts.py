@@ -93,7 +93,7 @@ class OpenAPI(unittest.TestCase):
         doc = S.request("GET", "/", headers=OPENAPI).json
         self.assertEqual({p for p in doc["paths"] if p.startswith("/article") or p.startswith("/rpc/article")},
                          {"/article", "/article_revision", "/rpc/article_at", "/rpc/article_as_of", "/rpc/article_diff",
-                          "/rpc/article_search"})
+                          "/rpc/article_search", "/rpc/article_changes"})
         self.assertNotIn("article_draft", doc["definitions"])
 
 

@@ -66,7 +66,7 @@ class OpenAPI(unittest.TestCase):
         self.assertEqual(sorted(doc["paths"]["/article"]), ["delete", "get", "patch", "post"])
         # anonymous readers see the read RPCs only
         rpcs = {p for p in doc["paths"] if p.startswith("/rpc/article")}
-        self.assertEqual(rpcs, {"/rpc/article_at", "/rpc/article_as_of", "/rpc/article_diff", "/rpc/article_search"})
+        self.assertEqual(rpcs, {"/rpc/article_at", "/rpc/article_as_of", "/rpc/article_diff", "/rpc/article_search", "/rpc/article_changes"})
         writer = S.request("GET", "/", auth=WRITER).json
         self.assertIn("/rpc/article_rollback", writer["paths"])
 

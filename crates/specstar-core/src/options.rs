@@ -34,6 +34,25 @@ pub struct SpecOptions {
     /// Row-level access rules, enforced by PostgreSQL row-level security (docs/permissions.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access: Option<Access>,
+    /// The change feed (docs/events.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<Events>,
+}
+
+/// What a spec's writes tell the outside world.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Events {
+    /// Every revision becomes an event of the change feed, in commit order (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feed: Option<bool>,
+}
+
+impl SpecOptions {
+    /// Whether the spec's revisions go to the change feed (on unless `events.feed` is false).
+    pub fn feed(&self) -> bool {
+        self.events.as_ref().and_then(|e| e.feed).unwrap_or(true)
+    }
 }
 
 /// Who may read, create, write and delete which resources. A list admits a row if any of

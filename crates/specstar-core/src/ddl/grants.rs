@@ -25,6 +25,7 @@ pub const READ_HELPERS: &[&str] = &[
     "specstar._graphql_sdl(text)",
     "specstar._graphql_error(text, text, text, text, text)",
     "specstar._admin_specs(text)",
+    "specstar._changes(text[], bigint, integer)",
 ];
 
 /// Internal functions that writing a spec calls (the id default, the draft trigger,
@@ -61,6 +62,7 @@ pub fn create(m: &SpecModel, o: &Objects) -> Vec<String> {
         out.push(format!("GRANT SELECT ON {}, {}, {}, {} TO {r}", o.view, o.revision_view, o.table, o.history));
         out.extend(read_fns.iter().map(|f| f.grant_execute(role)));
         out.push(helpers(READ_HELPERS, role));
+        out.extend(super::events::grant(m, o, role));
         // the API schema's GraphQL endpoint and the admin page's spec list, shared by its specs
         out.push(format!(
             "GRANT EXECUTE ON FUNCTION {api}.graphql(text, jsonb, text, jsonb), {api}.graphql_sdl(), {api}.admin_specs() TO {r}",

@@ -15,6 +15,7 @@
 
 pub mod access;
 pub mod behaviour;
+pub mod events;
 pub mod grants;
 pub mod history;
 pub mod search;
@@ -141,6 +142,21 @@ impl Objects {
     }
 }
 
+/// `CREATE TRIGGER <prefix>_insert|_update|_delete`: AFTER statement triggers on the live
+/// table with its transition tables (one per event: transition tables allow no more).
+pub fn statement_triggers(prefix: &str, o: &Objects, f: &Function) -> Vec<String> {
+    [("insert", "INSERT", "NEW TABLE AS new_rows"), ("update", "UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"), ("delete", "DELETE", "OLD TABLE AS old_rows")]
+        .into_iter()
+        .map(|(name, event, refs)| {
+            format!(
+                "CREATE TRIGGER {prefix}_{name} AFTER {event} ON {} REFERENCING {refs} FOR EACH STATEMENT EXECUTE FUNCTION {}",
+                o.table,
+                f.signature()
+            )
+        })
+        .collect()
+}
+
 /// The JSON document of a row of the live table (alias `row`): spec properties only, SQL
 /// NULL meaning "absent". Built by the same Rust code as the history documents.
 pub fn doc_expr(row: &str, vid: i64) -> String {
@@ -221,9 +237,9 @@ pub fn generate(m: &SpecModel, vid: i64, as_is: &[String]) -> Ddl {
     storage.extend(storage::constraints(m, &o));
     Ddl {
         storage,
-        behaviour: [behaviour::create(m, &o, vid, as_is), search::create(m, &o, vid), grants::create(m, &o)].concat(),
+        behaviour: [behaviour::create(m, &o, vid, as_is), search::create(m, &o, vid), events::create(m, &o), grants::create(m, &o)].concat(),
         access: access::create(m, &o, &|alias| behaviour::hist_data(m, as_is, alias)),
-        drop_behaviour: [access::drop(m, &o), search::drop(m, &o), behaviour::drop(&o)].concat(),
+        drop_behaviour: [access::drop(m, &o), events::drop(m, &o), search::drop(m, &o), behaviour::drop(&o)].concat(),
         drop_storage: storage::drop(&o),
         descriptor: descriptor(m, &o).to_json(),
     }
@@ -233,6 +249,10 @@ fn descriptor(m: &SpecModel, o: &Objects) -> Descriptor {
     let mut functions = vec![&o.fn_at, &o.fn_as_of, &o.fn_diff, &o.fn_rollback, &o.fn_restore, &o.fn_patch, &o.fn_publish, &o.fn_discard];
     if search::fields(m).next().is_some() {
         functions.push(&o.fn_search);
+    }
+    let changes = events::changes_fn(o);
+    if m.options.feed() {
+        functions.push(&changes);
     }
     Descriptor {
         name: m.name.clone(),

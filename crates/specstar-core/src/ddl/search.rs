@@ -53,17 +53,7 @@ pub fn create(m: &SpecModel, o: &Objects, vid: i64) -> Vec<String> {
         o.fn_search_trigger.depends_on_extension(),
         o.fn_search_trigger.revoke_public(),
     ];
-    for (name, event, refs) in [
-        ("specstar_search_insert", "INSERT", "NEW TABLE AS new_rows"),
-        ("specstar_search_update", "UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
-        ("specstar_search_delete", "DELETE", "OLD TABLE AS old_rows"),
-    ] {
-        out.push(format!(
-            "CREATE TRIGGER {name} AFTER {event} ON {} REFERENCING {refs} FOR EACH STATEMENT EXECUTE FUNCTION {}",
-            o.table,
-            o.fn_search_trigger.signature()
-        ));
-    }
+    out.extend(super::statement_triggers("specstar_search", o, &o.fn_search_trigger));
     out.push(render(include_str!("templates/search.sql"), &vars));
     out.push(o.fn_search.depends_on_extension());
     out.push(format!(
