@@ -4,4 +4,4 @@
 \set author `cat examples/author.json`
 \set article `cat examples/article.json`
 SELECT specstar.register_spec('author', :'author');
-SELECT specstar.register_spec('article', :'article');
+SELECT specstar.register_spec('article', :'article', '{"events": {"feed": true}}');

@@ -5,6 +5,8 @@
 #   regress    golden pg_regress files, one per feature (tests/pg_regress)
 #   readme     the SQL of README.md and docs/drafts-and-migrations.md, as golden files (tests/readme)
 #   isolation  concurrency specs (tests/isolation)
+#   feed       4 writers and the example feed consumer (killed once mid-run): the consumer's
+#              events equal the history exactly (tests/feed_load.sh)
 #   dump       pg_dump / pg_restore round trip (tests/dump_restore.sh)
 #   search     pgbench clients write and search a spec's index, then search_verify and an SQL
 #              oracle check it (tests/search_load.sh)
@@ -18,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
-SUITES=${SUITES:-unit regress readme isolation dump search crash http}
+SUITES=${SUITES:-unit regress readme isolation feed dump search crash http}
 failed=()
 want() { [[ " $SUITES " == *" $1 "* ]]; }
 
@@ -92,6 +94,12 @@ if want isolation; then
     --inputdir=tests/isolation --outputdir="$OUT/isolation" --dbname=specstar_isolation --load-extension=specstar "${specs[@]}" \
     || { cat "$OUT/isolation/regression.diffs" 2>/dev/null; failed+=(isolation); }
   guard isolation
+fi
+
+if want feed; then
+  log "feed: 4 writers and examples/feed_consumer.sh (killed once) for ${FEED_SECONDS:-30} s"
+  tests/feed_load.sh "$OUT/feed" || failed+=(feed)
+  guard feed
 fi
 
 if want dump; then

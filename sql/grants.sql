@@ -14,6 +14,7 @@ GRANT EXECUTE ON FUNCTION
   specstar.current_message(),     -- the message of the next revision
   specstar.changes_head(),        -- the newest change feed cursor in the caller's snapshot (a count, no data)
   specstar.changes(bigint, integer, text[]), -- the change feed: only what the caller may read (it calls _changes)
+  specstar._feed_arm(),           -- the WHEN of a spec's feed trigger, run as the writer (src/feed.rs: harmless by hand)
   specstar.pre_request(),         -- PostgREST's db-pre-request hook, run as the request's role
   specstar._admin(),              -- the admin page (sql/admin.sql): static HTML, no data
   specstar._admin_page(),

@@ -389,9 +389,10 @@ BEGIN
     EXECUTE v_evolve ->> 'rewrite_live'
       USING coalesce(specstar.current_message(), format('migrated from version %s to %s by %s', current_version, v_version, v_migrate));
     -- the migrate revisions are events too (the feed's triggers are rebuilt meanwhile)
-    IF coalesce(v_plan -> 'options' -> 'events' ->> 'feed', 'true') <> 'false' THEN
-      PERFORM specstar._feed_write(v_spec, ARRAY(SELECT m.id FROM pg_temp.specstar_migrated m ORDER BY m.id),
-                                   ARRAY(SELECT m.revision + 1 FROM pg_temp.specstar_migrated m ORDER BY m.id));
+    IF coalesce(v_plan -> 'options' -> 'events' ->> 'feed', 'false') = 'true' THEN
+      PERFORM specstar._feed_now(v_spec, ARRAY(SELECT m.id FROM pg_temp.specstar_migrated m ORDER BY m.id),
+                                 ARRAY(SELECT m.revision + 1 FROM pg_temp.specstar_migrated m ORDER BY m.id), 'migrate',
+                                 coalesce((v_plan -> 'options' -> 'events' ->> 'notify')::boolean, false));
     END IF;
     EXECUTE v_evolve ->> 'rewrite_drafts';
     DROP TABLE pg_temp.specstar_migrated, pg_temp.specstar_migrated_drafts;

@@ -48,6 +48,9 @@ pub struct SystemColumns {
 pub struct SpecInfo {
     pub name: String,
     pub vid: i64,
+    /// the revision trigger this was loaded for: a change of behaviour options rebuilds the
+    /// spec's triggers and functions under the same version id (new OIDs for `labelled`)
+    pub trigger: Oid,
     /// the catalog generation this was loaded from (see the module doc)
     pub generation: Oid,
     pub version: String,
@@ -109,14 +112,15 @@ pub fn generation() -> Oid {
 /// The spec info for the trigger's relation, (re)loaded when the spec version changed.
 pub unsafe fn get(rel: pg_sys::Relation, spec: &str, vid: i64) -> Rc<SpecInfo> {
     let relid = unsafe { (*rel).rd_id };
+    let trigger = unsafe { behaviour_mark(rel) };
     let generation = unsafe { (*(*rel).rd_rel).relnamespace };
     if let Some(info) = CACHE.with(|c| c.borrow().get(&relid).cloned()) {
-        if info.vid == vid && info.generation == generation && unsafe { same_shape(&info.shape, rel) } {
+        if info.vid == vid && info.trigger == trigger && info.generation == generation && unsafe { same_shape(&info.shape, rel) } {
             return info;
         }
     }
     let owner = unsafe { (*(*rel).rd_rel).relowner };
-    let info = Rc::new(crate::owner::as_owner(owner, || unsafe { load(rel, spec, vid) }));
+    let info = Rc::new(crate::owner::as_owner(owner, || unsafe { load(rel, spec, vid, trigger) }));
     CACHE.with(|c| c.borrow_mut().insert(relid, info.clone()));
     info
 }
@@ -160,7 +164,22 @@ unsafe fn attr_names(rel: pg_sys::Relation) -> Vec<Option<String>> {
 /// Loads what the trigger needs, as the table's owner with `search_path` pinned (the caller
 /// of `get` switches): the plans prepared here are run the same way, so they never need to
 /// be planned again under another path.
-unsafe fn load(rel: pg_sys::Relation, spec: &str, vid: i64) -> SpecInfo {
+/// The OID of the spec's revision trigger on `rel` (relation cache, no query): every
+/// rebuild of the spec's behaviour creates it anew.
+unsafe fn behaviour_mark(rel: pg_sys::Relation) -> Oid {
+    unsafe {
+        let td = (*rel).trigdesc;
+        if td.is_null() {
+            return Oid::INVALID;
+        }
+        std::slice::from_raw_parts((*td).triggers, (*td).numtriggers as usize)
+            .iter()
+            .find(|t| CStr::from_ptr(t.tgname) == c"specstar_before_insert")
+            .map_or(Oid::INVALID, |t| t.tgoid)
+    }
+}
+
+unsafe fn load(rel: pg_sys::Relation, spec: &str, vid: i64, trigger: Oid) -> SpecInfo {
     unsafe {
         // The trigger may only run on the live table of the spec it names.
         let relname = CStr::from_ptr((*(*rel).rd_rel).relname.data.as_ptr()).to_string_lossy().into_owned();
@@ -275,6 +294,7 @@ unsafe fn load(rel: pg_sys::Relation, spec: &str, vid: i64) -> SpecInfo {
         SpecInfo {
             name: spec.to_string(),
             vid,
+            trigger,
             generation: (*(*rel).rd_rel).relnamespace,
             version,
             owner: (*(*rel).rd_rel).relowner,

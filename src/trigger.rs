@@ -424,6 +424,10 @@ unsafe fn on_insert(info: &SpecInfo, rel: pg_sys::Relation, tuple: pg_sys::HeapT
         if !matches!(known, Known::Live) {
             check_if_match(info, &req, &id_text(), None)?;
         }
+        // for the change feed: an insert that meets a live row is no revision (ON CONFLICT
+        // takes its UPDATE path, or it fails with 23505)
+        let mut feed_op: &'static str = "create";
+        let mut feed_key: Option<(Datum, i32)> = None;
         match known {
             Known::New | Known::Live => {
                 if let (Known::New, Some(r)) = (&known, given) {
@@ -435,6 +439,11 @@ unsafe fn on_insert(info: &SpecInfo, rel: pg_sys::Relation, tuple: pg_sys::HeapT
                 ch.set(s.revision, Some(Datum::from(given.unwrap_or(1))));
                 let op = if info.writer_op() == Some("publish") { "publish" } else { "create" };
                 ch.set(s.op, Some(session::lasting_text(op)));
+                if matches!(known, Known::New) {
+                    feed_op = op;
+                    let id = if ch.replace[s.id] { ch.values[s.id] } else { row.get(s.id).expect("id given") };
+                    feed_key = Some((id, given.unwrap_or(1)));
+                }
                 ch.set(s.created_at, Some(Datum::from(now)));
                 ch.set(s.created_by, Some(actor_text));
                 ch.set(s.updated_at, Some(Datum::from(now)));
@@ -451,6 +460,8 @@ unsafe fn on_insert(info: &SpecInfo, rel: pg_sys::Relation, tuple: pg_sys::HeapT
                     }
                 }
                 let op = info.writer_op().unwrap_or("create");
+                feed_op = op;
+                feed_key = Some((row.get(s.id).expect("looked up by id"), tomb_revision + 1));
                 ch.set(s.parent, Some(Datum::from(tomb_revision)));
                 ch.set(s.revision, Some(Datum::from(tomb_revision + 1)));
                 ch.set(s.op, Some(session::lasting_text(op)));
@@ -462,7 +473,20 @@ unsafe fn on_insert(info: &SpecInfo, rel: pg_sys::Relation, tuple: pg_sys::HeapT
         ch.set(s.updated_by, Some(actor_text));
         ch.set(s.message, text_opt(req.message.as_deref()));
         ch.set(s.version, Some(session::lasting_text(&info.version)));
+        // an insert that meets a live row is no revision (ON CONFLICT takes its UPDATE path)
+        if let Some((id, revision)) = feed_key {
+            feed_note(info, rel, id, revision, feed_op);
+        }
         Ok(ch.apply(tuple, rel))
+    }
+}
+
+/// Notes the revision being written for the change feed, when the spec's feed is on.
+unsafe fn feed_note(info: &SpecInfo, rel: pg_sys::Relation, id: Datum, revision: i32, op: &'static str) {
+    unsafe {
+        if let Some(notify) = crate::feed::feed_of(rel) {
+            crate::feed::note(&info.name, pgrx::Uuid::from_bytes(uuid_bytes(id)), revision, op, notify);
+        }
     }
 }
 
@@ -555,6 +579,7 @@ unsafe fn on_update(info: &SpecInfo, rel: pg_sys::Relation, old_tuple: pg_sys::H
         ch.set(s.updated_at, Some(Datum::from(now)));
         ch.set(s.updated_by, Some(session::text_datum(&session::actor())));
         ch.set(s.version, Some(session::lasting_text(&info.version)));
+        feed_note(info, rel, old_id, revision + 1, op);
         Ok(ch.apply(new_tuple, rel))
     }
 }
@@ -583,6 +608,10 @@ unsafe fn on_delete(info: &SpecInfo, rel: pg_sys::Relation, tuple: pg_sys::HeapT
         tomb.set(col::CREATED_AT, old.get(s.created_at));
         tomb.set(col::CREATED_BY, old.get(s.created_by));
         insert_history(info, &mut [last, tomb]);
+        if let Some(notify) = crate::feed::feed_of(rel) {
+            let id = pgrx::Uuid::from_bytes(uuid_bytes(old.get(s.id).expect("id is NOT NULL")));
+            crate::feed::note(&info.name, id, revision + 1, "delete", notify);
+        }
         Ok(Datum::from(tuple))
     }
 }

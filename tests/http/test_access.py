@@ -27,7 +27,7 @@ UNKNOWN = "00000000-0000-4000-8000-0000000000ff"
 
 SCHEMA = ('{"type": "object", "properties": {"title": {"type": "string", "x-search": true}, '
           '"body": {"type": "string", "x-search": true}, "shared": {"type": "boolean"}}, "required": ["title"]}')
-OPTIONS = ('{"roles": {"read": ["web_anon", "web_writer"], "write": ["web_writer", "web_anon"]}, '
+OPTIONS = ('{"roles": {"read": ["web_anon", "web_writer"], "write": ["web_writer", "web_anon"]}, "events": {"feed": true}, '
            '"access": {"read": ["owner", "role:web_editor", "sql:shared"], "write": ["owner", "role:web_editor"], '
            '"create": ["authenticated"], "delete": ["owner"]}}')
 

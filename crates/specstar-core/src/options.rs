@@ -43,15 +43,25 @@ pub struct SpecOptions {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Events {
-    /// Every revision becomes an event of the change feed, in commit order (default true).
+    /// Every revision becomes an event of the change feed, in commit order (default false:
+    /// the feed serializes the commits of writing transactions, see docs/events.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub feed: Option<bool>,
+    /// NOTIFY on channel `specstar_<spec>` at commit, a small payload per event (no document
+    /// data), one `bulk` payload past 100 events of the spec in a transaction (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<bool>,
 }
 
 impl SpecOptions {
-    /// Whether the spec's revisions go to the change feed (on unless `events.feed` is false).
+    /// Whether the spec's revisions go to the change feed (`events.feed`, off by default).
     pub fn feed(&self) -> bool {
-        self.events.as_ref().and_then(|e| e.feed).unwrap_or(true)
+        self.events.as_ref().and_then(|e| e.feed).unwrap_or(false)
+    }
+
+    /// Whether the spec's events are also NOTIFYed (`events.notify`, off by default).
+    pub fn notify(&self) -> bool {
+        self.events.as_ref().and_then(|e| e.notify).unwrap_or(false)
     }
 }
 
@@ -303,6 +313,13 @@ impl SpecOptions {
             if let Err(e) = names::check_schema_name(schema) {
                 errors.push(SpecError::new("/options/api_schema", format!("/options/api_schema: {}", e.message), e.hint));
             }
+        }
+        if options.notify() && !options.feed() {
+            errors.push(SpecError::new(
+                "/options/events/notify",
+                "/options/events/notify: notifications come with the change feed, which events.feed turns off",
+                "Leave events.feed on (the default) to notify, or turn notify off.",
+            ));
         }
         if let Some(roles) = &options.roles {
             for (kind, list) in [("read", &roles.read), ("write", &roles.write)] {

@@ -1,15 +1,11 @@
 //! Behaviour of a spec whose revisions go to the change feed (`options.events.feed`, on by
-//! default; sql/events.sql, docs/events.md): statement triggers that hand the revisions each
-//! statement wrote to `specstar._feed_write` in write order, and `<spec>_changes(after,
-//! top)`, the spec's events after a cursor that the caller may read.
+//! default; sql/events.sql, src/feed.rs, docs/events.md): the deferred constraint trigger
+//! that writes a transaction's events at commit, and `<spec>_changes(after, top)`, the
+//! spec's events after a cursor that the caller may read.
 
 use super::sql::{ident, literal};
 use super::{Function, Objects};
 use crate::model::SpecModel;
-
-pub fn trigger_fn(o: &Objects) -> Function {
-    Function::new(super::sql::QualifiedName::new(super::DATA_SCHEMA, &format!("{}__feed", o.spec)), "")
-}
 
 pub fn changes_fn(o: &Objects) -> Function {
     Function::new(super::sql::QualifiedName::new(&o.view.schema, &format!("{}_changes", o.spec)), "bigint, integer")
@@ -20,36 +16,14 @@ pub fn create(m: &SpecModel, o: &Objects) -> Vec<String> {
         return vec![];
     }
     let spec = literal(&m.name);
-    let f = trigger_fn(o);
-    // (SECURITY DEFINER: the spec's owner may call specstar._feed_write, its writers not)
-    let body = format!(
-        "-- The revisions this statement wrote, in write order, to the change feed. An UPDATE that
--- changed nothing wrote no revision; a DELETE wrote the tombstone after the old revision.
-BEGIN
-  IF TG_OP = 'INSERT' THEN
-    PERFORM specstar._feed_write({spec}, array_agg(n.id ORDER BY n._n), array_agg(n.revision ORDER BY n._n))
-       FROM (SELECT r.id, r.revision, row_number() OVER () AS _n FROM new_rows r) n;
-  ELSIF TG_OP = 'UPDATE' THEN
-    PERFORM specstar._feed_write({spec}, array_agg(n.id ORDER BY n._n), array_agg(n.revision ORDER BY n._n))
-       FROM (SELECT r.id, r.revision, row_number() OVER () AS _n FROM new_rows r) n
-       JOIN old_rows o ON o.id = n.id WHERE n.revision <> o.revision;
-  ELSE
-    PERFORM specstar._feed_write({spec}, array_agg(o.id ORDER BY o._n), array_agg(o.revision + 1 ORDER BY o._n))
-       FROM (SELECT r.id, r.revision, row_number() OVER () AS _n FROM old_rows r) o;
-  END IF;
-  RETURN NULL;
-END
-"
-    );
-    let mut out = vec![
-        format!(
-            "CREATE FUNCTION {}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $specstar$\n{body}$specstar$",
-            f.name
-        ),
-        f.depends_on_extension(),
-        f.revoke_public(),
-    ];
-    out.extend(super::statement_triggers("specstar_feed", o, &f));
+    // (its presence turns the feed on for the revision trigger; its argument says whether
+    // events are also NOTIFYed; its WHEN queues it once per transaction: src/feed.rs)
+    let mut out = vec![format!(
+        "CREATE CONSTRAINT TRIGGER specstar_feed AFTER INSERT OR UPDATE OR DELETE ON {} DEFERRABLE INITIALLY DEFERRED \
+         FOR EACH ROW WHEN (specstar._feed_arm()) EXECUTE FUNCTION specstar._feed_flush({})",
+        o.table,
+        literal(if m.options.notify() { "notify" } else { "quiet" })
+    )];
     let c = changes_fn(o);
     out.push(format!(
         "CREATE FUNCTION {}(after bigint DEFAULT 0, top integer DEFAULT 100) \
@@ -83,13 +57,7 @@ pub fn drop(m: &SpecModel, o: &Objects) -> Vec<String> {
     if !m.options.feed() {
         return vec![];
     }
-    vec![
-        changes_fn(o).drop(),
-        format!("DROP TRIGGER specstar_feed_delete ON {}", o.table),
-        format!("DROP TRIGGER specstar_feed_update ON {}", o.table),
-        format!("DROP TRIGGER specstar_feed_insert ON {}", o.table),
-        trigger_fn(o).drop(),
-    ]
+    vec![changes_fn(o).drop(), format!("DROP TRIGGER specstar_feed ON {}", o.table)]
 }
 
 /// The read roles' grant on `<spec>_changes`.
