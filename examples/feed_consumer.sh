@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A change feed consumer (docs/events.md): follows one spec's feed from a stored cursor and
 # appends every event to a file, exactly once, in commit order — also across restarts and
-# crashes of the consumer, since the cursor is stored only after the events it covers.
+# crashes of the consumer: the cursor is stored only after the events it covers, and on
+# start what was processed after it is undone before the page is read again.
 # When there is nothing new it looks again after WAIT seconds. (psql cannot wait on a
 # NOTIFY; a consumer with a driver waits on events.notify's channel instead, and keeps the
 # same loop: the feed is the record, a notification only wakes it up.)
@@ -19,16 +20,18 @@ case "$SPEC" in *[!a-z0-9_]*|"") echo "feed_consumer: bad spec name $SPEC" >&2; 
 psql=(psql -X -q -At -v ON_ERROR_STOP=1)
 
 cursor=$(cat "$CURSOR_FILE" 2>/dev/null || echo 0)
+# What was processed after the stored cursor was never acknowledged: undo it (here, drop
+# those lines), so that replaying the page processes every event exactly once.
+if [ -f "$OUT" ]; then
+  awk -v c="$cursor" '$1 <= c' "$OUT" > "$OUT.tmp" && mv "$OUT.tmp" "$OUT"
+fi
 while true; do
   # a page of events after the stored cursor
   page=$("${psql[@]}" -F ' ' -c "SELECT cursor, id, revision, op FROM specstar.changes($cursor, 500, ARRAY['$SPEC']) ORDER BY cursor")
   if [ -n "$page" ]; then
-    # process (here: append), then store the cursor: a crash in between replays the page,
-    # so a consumer that must not see an event twice keys on (id, revision), as done here
-    while read -r c id revision op; do
-      grep -q " $id $revision " "$OUT" 2>/dev/null || printf '%s %s %s %s\n' "$c" "$id" "$revision" "$op" >> "$OUT"
-      cursor=$c
-    done <<< "$page"
+    # process (here: append), then store the cursor: a crash in between replays the page
+    printf '%s\n' "$page" >> "$OUT"
+    cursor=$(printf '%s\n' "$page" | tail -n 1 | cut -d ' ' -f 1)
     printf '%s\n' "$cursor" > "$CURSOR_FILE.tmp" && mv "$CURSOR_FILE.tmp" "$CURSOR_FILE"
     continue
   fi

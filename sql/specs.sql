@@ -34,6 +34,50 @@ BEGIN
 END
 $$;
 
+-- Checks a spec's hooks (plan -> 'hooks'), 22023 naming /options/hooks/<point>/<n>: each must
+-- exist with its signature ((jsonb) RETURNS jsonb before a write, RETURNS void after), not
+-- live in the API schema (PostgREST would serve it), and be executable by the spec's writers.
+CREATE FUNCTION specstar._check_hooks(name text, plan jsonb) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  v_hook jsonb;
+  v_fn regprocedure;
+  v_ret regtype;
+  v_nsp name;
+  v_role text;
+  v_problem text;
+BEGIN
+  FOR v_hook IN SELECT h FROM jsonb_array_elements(plan -> 'hooks') h LOOP
+    v_problem := NULL;
+    v_fn := to_regprocedure((v_hook ->> 'function') || '(jsonb)');
+    IF v_fn IS NULL THEN
+      v_problem := format('function %s(jsonb) does not exist', v_hook ->> 'function');
+    ELSE
+      SELECT p.prorettype::regtype, n.nspname INTO v_ret, v_nsp
+        FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.oid = v_fn;
+      IF v_ret::text <> v_hook ->> 'returns' OR (SELECT p.proretset FROM pg_proc p WHERE p.oid = v_fn) THEN
+        v_problem := format('%s must return %s, not %s', v_fn, v_hook ->> 'returns', v_ret);
+      ELSIF v_nsp = plan ->> 'api_schema' THEN
+        v_problem := format('%s is in the API schema %s, where PostgREST would serve it', v_fn, v_nsp);
+      ELSE
+        SELECT r ->> 'role' INTO v_role FROM jsonb_array_elements(plan -> 'roles') r
+         WHERE (r ->> 'path') LIKE '/options/roles/write/%' AND EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r ->> 'role')
+           AND NOT has_function_privilege((r ->> 'role')::regrole, v_fn, 'EXECUTE') LIMIT 1;
+        IF v_role IS NOT NULL THEN
+          v_problem := format('the write role %s may not execute %s', v_role, v_fn);
+        END IF;
+      END IF;
+    END IF;
+    IF v_problem IS NOT NULL THEN
+      PERFORM specstar._raise_spec_errors(name, jsonb_build_array(jsonb_build_object(
+        'path', v_hook ->> 'path',
+        'message', format('%s: %s', v_hook ->> 'path', v_problem),
+        'hint', 'A before_write hook is (event jsonb) RETURNS jsonb, an after_write hook (event jsonb) RETURNS void, outside the API schema, executable by the spec''s write roles.')));
+    END IF;
+  END LOOP;
+END
+$$;
+
 -- Puts a spec's access rules in force (plan -> 'access', after its tables and behaviour
 -- exist): every sql: rule must be one expression (specstar._sql_expression_error) and
 -- compile against the spec's table; any statement that fails is 22023 naming the option.
@@ -163,7 +207,7 @@ BEGIN
       RETURN v_current.descriptor;
     END IF;
     IF v_check ->> 'version' = v_current.version AND v_current.schema = _register_spec.schema
-       AND (v_current.options - ARRAY['roles', 'access', 'events']) = ((v_check -> 'options') - ARRAY['roles', 'access', 'events']) THEN
+       AND (v_current.options - ARRAY['roles', 'access', 'events', 'hooks']) = ((v_check -> 'options') - ARRAY['roles', 'access', 'events', 'hooks']) THEN
       -- behaviour options alone changed: rebuilt in place, same version, no migrate revisions
       RETURN specstar._rebuild_behaviour(_register_spec.name, _register_spec.schema, v_current.options, v_options, v_context, v_current.vid);
     END IF;
@@ -189,6 +233,7 @@ BEGIN
   v_vid := pg_catalog.nextval('specstar.spec_versions_vid_seq');
   v_plan := specstar._plan(_register_spec.name, _register_spec.schema, v_options, v_context || pg_catalog.jsonb_build_object('vid', v_vid));
   PERFORM specstar._check_roles(_register_spec.name, v_plan -> 'roles');
+  PERFORM specstar._check_hooks(_register_spec.name, v_plan);
   PERFORM specstar._ensure_api_schema(v_plan ->> 'api_schema');
   INSERT INTO specstar.spec_versions (vid, spec, version, schema, options, descriptor, drop_statements, migrate)
   VALUES (v_vid, _register_spec.name, v_plan ->> 'version', _register_spec.schema, v_plan -> 'options', v_plan -> 'descriptor',
@@ -234,6 +279,7 @@ BEGIN
     RAISE EXCEPTION 'specstar: the registered options of spec % no longer plan: %', v_spec, v_old -> 'errors';
   END IF;
   PERFORM specstar._check_roles(v_spec, v_plan -> 'roles');
+  PERFORM specstar._check_hooks(v_spec, v_plan);
   PERFORM specstar._ensure_api_schema(v_plan ->> 'api_schema');
   EXECUTE format('LOCK TABLE specstar_data.%I, specstar_data.%I, specstar_data.%I IN ACCESS EXCLUSIVE MODE',
                  v_spec, v_spec || '_revision', v_spec || '_draft');
@@ -333,6 +379,7 @@ BEGIN
   END IF;
 
   PERFORM specstar._check_roles(v_spec, v_plan -> 'roles');
+  PERFORM specstar._check_hooks(v_spec, v_plan);
   PERFORM specstar._ensure_api_schema(v_plan ->> 'api_schema');
   INSERT INTO specstar.spec_versions (vid, spec, version, schema, options, descriptor, drop_statements, migrate)
   VALUES (v_vid, v_spec, v_version, _evolve_spec.schema, v_plan -> 'options', v_plan -> 'descriptor',

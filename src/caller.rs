@@ -78,16 +78,21 @@ fn exec_callback() -> Option<usize> {
     EXEC_CALLBACK.with(|c| c.get())
 }
 
-/// The OID of the innermost PL/pgSQL function being executed, if any.
-pub fn innermost_plpgsql_function() -> Option<Oid> {
+/// The OID of the PL/pgSQL function `outward` frames out from the innermost one (0: the
+/// innermost), if there is one.
+pub fn plpgsql_function_at(outward: usize) -> Option<Oid> {
     let target = exec_callback()?;
+    let mut seen = 0;
     unsafe {
         let mut entry = pg_sys::error_context_stack;
         while !entry.is_null() {
             if (*entry).callback.is_some_and(|cb| cb as usize == target) && !(*entry).arg.is_null() {
                 // SAFETY: this is PL/pgSQL's execution callback (probed): arg is its state
                 let func = (*((*entry).arg as *const pg_sys::PLpgSQL_execstate)).func;
-                return (!func.is_null()).then(|| (*func).fn_oid);
+                if seen == outward {
+                    return (!func.is_null()).then(|| (*func).fn_oid);
+                }
+                seen += 1;
             }
             entry = (*entry).previous;
         }

@@ -6,7 +6,8 @@
 //! specs' access rules (row-level security on the live table and the history) decide what
 //! the caller gets — one rule for history, search and the feed. `top` counts returned rows;
 //! after more than 10,000 hidden events in a row, one row with only a cursor (op `skip`)
-//! lets the reader move on without scanning on.
+//! lets the reader move on without scanning on; and a call never reads more than `top` +
+//! 10,000 events (then it ends with a skip row too).
 
 use std::collections::HashSet;
 
@@ -72,12 +73,24 @@ fn changes(
     let mut out: Vec<Event> = Vec::new();
     let mut from = after;
     let mut hidden_run = 0usize;
+    // a call reads at most this many events: a reader who sees few of many gets what it
+    // found and a skip row to go on from, never an unbounded scan
+    let budget = top as usize + MAX_HIDDEN_RUN;
+    let mut scanned = 0usize;
     'rounds: loop {
         let batch = candidates(&specs, from);
         let exhausted = (batch.len() as i64) < BATCH;
         let visible = visible(&batch, &guarded);
         for (i, (spec, cursor, id, revision)) in batch.iter().enumerate() {
             from = *cursor;
+            scanned += 1;
+            if scanned > budget {
+                // (go on from just before this event; the last row returned may say as much)
+                if out.last().is_none_or(|e| e.1 < *cursor - 1) && *cursor - 1 > after {
+                    out.push((spec.clone(), *cursor - 1, None, None));
+                }
+                break 'rounds;
+            }
             if !guarded.contains(spec) || visible.contains(&i) {
                 hidden_run = 0;
                 out.push((spec.clone(), *cursor, Some(*id), Some(*revision)));

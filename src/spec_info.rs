@@ -80,8 +80,44 @@ impl SpecInfo {
     /// The label of the write under way when one of the spec's own `_rollback`,
     /// `_restore` or `_publish` functions is doing it (see caller.rs).
     pub fn writer_op(&self) -> Option<&'static str> {
-        let oid = crate::caller::innermost_plpgsql_function()?;
+        self.writer_op_at(0)
+    }
+
+    /// The same, for a caller `outward` PL/pgSQL frames out (a hook trigger asks from inside
+    /// its own frame).
+    pub fn writer_op_at(&self, outward: usize) -> Option<&'static str> {
+        let oid = crate::caller::plpgsql_function_at(outward)?;
         self.labelled.iter().find(|(f, _)| *f == oid).map(|(_, op)| *op)
+    }
+}
+
+/// `specstar._hook_op(table, op)`: the operation a spec's before-write hooks are told about,
+/// asked by its hooks trigger (PL/pgSQL) for the row being written to `table`: `op` (create,
+/// update, delete), or rollback, restore or publish when the spec's own function of that
+/// name is writing — recognised as the revision trigger does, never from anything a session
+/// can set.
+#[pgrx::pg_extern(name = "_hook_op", stable)]
+fn hook_op(table: Oid, op: &str) -> String {
+    unsafe {
+        let rel = pg_sys::RelationIdGetRelation(table);
+        if rel.is_null() {
+            return op.to_string();
+        }
+        let mut label = None;
+        let td = (*rel).trigdesc;
+        if !td.is_null() {
+            let triggers = std::slice::from_raw_parts((*td).triggers, (*td).numtriggers as usize);
+            if let Some(t) = triggers.iter().find(|t| CStr::from_ptr(t.tgname) == c"specstar_before_insert" && t.tgnargs == 2) {
+                let args = std::slice::from_raw_parts(t.tgargs, 2);
+                let spec = CStr::from_ptr(args[0]).to_string_lossy().into_owned();
+                if let Ok(vid) = CStr::from_ptr(args[1]).to_string_lossy().parse::<i64>() {
+                    // (frame 0 is the hooks trigger itself; the writer is the one outside it)
+                    label = get(rel, &spec, vid).writer_op_at(1);
+                }
+            }
+        }
+        pg_sys::RelationClose(rel);
+        label.unwrap_or(op).to_string()
     }
 }
 

@@ -58,7 +58,7 @@ wait "$writers" || { cat "$OUT/feed.pgbench.log" >&2; fail "the writers"; }
 
 # the consumer catches up with the head
 head=$("${psql[@]}" -c "SELECT specstar.changes_head()")
-for _ in $(seq 1 300); do
+for _ in $(seq 1 600); do
   [ "$(cat "$OUT/feed.cursor" 2>/dev/null || echo 0)" -ge "$head" ] && break
   sleep 0.2
 done

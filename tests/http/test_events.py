@@ -1,6 +1,7 @@
 """Black-box HTTP tests of the change feed (docs/events.md) through the real PostgREST 12
 binary: writes over REST become events in commit order, read with GET /rpc/<spec>_changes
-from a stored cursor; wrong arguments get their status.
+from a stored cursor; wrong arguments get their status; a hook's refusal reaches the client
+with its own status, code, message, detail and hint.
 
 Run by scripts/test.sh (suite "http") as its own process, with its own PostgREST."""
 import unittest
@@ -14,7 +15,21 @@ OBJECT = {"Prefer": "return=representation", "Accept": "application/vnd.pgrst.ob
 
 def setUpModule():
     S.start()
-    S.wait_for("/rpc/article_changes")
+    # a spec whose before_write hook refuses some titles with its own code, detail and hint
+    psql("""
+CREATE SCHEMA IF NOT EXISTS app;
+GRANT USAGE ON SCHEMA app TO web_writer;
+CREATE FUNCTION app.no_spam(event jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
+BEGIN
+  IF event -> 'new' ->> 'title' LIKE '%spam%' THEN
+    RAISE EXCEPTION USING ERRCODE = 'PT403', MESSAGE = 'no spam in titles', DETAIL = 'found in the title', HINT = 'Write about something else.';
+  END IF;
+  RETURN NULL;
+END $$;
+SELECT specstar.register_spec('hooked', '{"type": "object", "properties": {"title": {"type": "string"}}}',
+  '{"hooks": {"before_write": ["app.no_spam"]}}');
+""")
+    S.wait_for("/rpc/article_changes", "/hooked")
 
 
 def tearDownModule():
@@ -68,6 +83,14 @@ class Feed(unittest.TestCase):
         mine = [k for k in seen if k[0] in ids]
         self.assertEqual(len(mine), len(set(mine)))
         self.assertEqual(set(mine), {(i, r) for i in ids for r in (1, 2)})
+
+    def test_a_hook_refusal_reaches_the_client_unchanged(self):
+        r = S.request("POST", "/hooked", {"title": "buy spam"}, OBJECT, WRITER)
+        self.assertEqual((r.status, r.json["code"], r.json["message"], r.json["details"], r.json["hint"]),
+                         (403, "PT403", "no spam in titles", "found in the title", "Write about something else."))
+        self.assertEqual(psql("SELECT count(*) FROM specstar_data.hooked_revision") + psql("SELECT count(*) FROM specstar_data.hooked"), "00")
+        r = S.request("POST", "/hooked", {"title": "herons"}, OBJECT, WRITER)
+        self.assertEqual((r.status, r.json["title"]), (201, "herons"))
 
     def test_wrong_arguments(self):
         r = S.request("GET", "/rpc/article_changes?top=0", None, None, None)

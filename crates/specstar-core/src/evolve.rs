@@ -236,7 +236,7 @@ pub fn plan(old: &SpecModel, registered: Option<&Descriptor>, new: &SpecModel, n
         "updated_by = specstar.current_actor()".to_string(),
         "_message = $1".to_string(),
     ]);
-    let drop_behaviour = [ddl::access::drop(old, &o), ddl::events::drop(old, &o), ddl::search::drop(old, &o), ddl::behaviour::drop(&o)].concat();
+    let drop_behaviour = [ddl::access::drop(old, &o), ddl::events::drop(old, &o), ddl::search::drop(old, &o), ddl::hooks::drop(old, &o), ddl::behaviour::drop(&o)].concat();
     // what the registered version granted and indexed (its descriptor says; the old model,
     // checked again under today's defaults, may name other roles)
     let (old_read, old_write, old_search) = match registered {

@@ -47,6 +47,7 @@ pub fn plan(name: &str, schema: &Value, options: &Value, context: &Value) -> Val
     out["roles"] = json!(roles);
     // the access rules, after everything else; sql: rules are checked to be one expression first
     out["access"] = json!(ddl.access);
+    out["hooks"] = json!(ddl::hooks::checks(&m).into_iter().map(|(path, function, returns)| json!({"path": path, "function": function, "returns": returns})).collect::<Vec<_>>());
     out["sql_rules"] = json!(ddl::access::sql_rules(&m).into_iter().map(|(path, sql)| json!({"path": path, "sql": sql})).collect::<Vec<_>>());
     out["drop"] = json!([ddl.drop_behaviour.clone(), ddl.drop_storage.clone()].concat());
     // (a change of behaviour options alone rebuilds these in place)

@@ -37,6 +37,37 @@ pub struct SpecOptions {
     /// The change feed (docs/events.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub events: Option<Events>,
+    /// Functions run inside every writing transaction, before and after each write (docs/events.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hooks: Option<Hooks>,
+}
+
+/// Hooks: schema-qualified functions, called in the order listed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Hooks {
+    /// `fn(event jsonb) RETURNS jsonb`: before each write; returns the document to write (NULL:
+    /// keep it), or raises to refuse the write. Validation runs after them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub before_write: Vec<String>,
+    /// `fn(event jsonb) RETURNS void`: after each write, in the same transaction; raising undoes it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub after_write: Vec<String>,
+}
+
+/// A hook's function name split into its schema and name (plain identifiers only, so that
+/// they can be written into generated SQL quoted), or why not.
+pub fn hook_name(text: &str) -> Result<(String, String), String> {
+    let plain = |s: &str| {
+        let mut c = s.chars();
+        matches!(c.next(), Some(ch) if ch.is_ascii_alphabetic() || ch == '_')
+            && c.all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+            && s.len() <= 63
+    };
+    match text.split_once('.') {
+        Some((schema, name)) if plain(schema) && plain(name) => Ok((schema.to_string(), name.to_string())),
+        _ => Err(format!("\"{text}\" is not a schema-qualified function name (schema.function, plain identifiers)")),
+    }
 }
 
 /// What a spec's writes tell the outside world.
@@ -312,6 +343,19 @@ impl SpecOptions {
         if let Some(schema) = &options.api_schema {
             if let Err(e) = names::check_schema_name(schema) {
                 errors.push(SpecError::new("/options/api_schema", format!("/options/api_schema: {}", e.message), e.hint));
+            }
+        }
+        if let Some(hooks) = &options.hooks {
+            for (point, list) in [("before_write", &hooks.before_write), ("after_write", &hooks.after_write)] {
+                for (i, name) in list.iter().enumerate() {
+                    if let Err(e) = hook_name(name) {
+                        errors.push(SpecError::new(
+                            format!("/options/hooks/{point}/{i}"),
+                            format!("/options/hooks/{point}/{i}: {e}"),
+                            "Name the function with its schema, e.g. \"app.check_title\" (a function in the API schema would be served by PostgREST).",
+                        ));
+                    }
+                }
             }
         }
         if options.notify() && !options.feed() {

@@ -44,6 +44,7 @@ pub const WRITE_HELPERS: &[&str] = &[
     "specstar._raise_patch_failure(text, uuid, jsonb)",
     "specstar._expect_revision(text, uuid, integer, integer)",
     "specstar._raise_if_readable(text, uuid, text)",
+    "specstar._hook_op(oid, text)",
 ];
 
 pub fn create(m: &SpecModel, o: &Objects) -> Vec<String> {

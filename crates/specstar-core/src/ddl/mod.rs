@@ -16,6 +16,7 @@
 pub mod access;
 pub mod behaviour;
 pub mod events;
+pub mod hooks;
 pub mod grants;
 pub mod history;
 pub mod search;
@@ -237,9 +238,10 @@ pub fn generate(m: &SpecModel, vid: i64, as_is: &[String]) -> Ddl {
     storage.extend(storage::constraints(m, &o));
     Ddl {
         storage,
-        behaviour: [behaviour::create(m, &o, vid, as_is), search::create(m, &o, vid), events::create(m, &o), grants::create(m, &o)].concat(),
+        behaviour: [behaviour::create(m, &o, vid, as_is), hooks::create(m, &o, vid), search::create(m, &o, vid), events::create(m, &o), grants::create(m, &o)]
+            .concat(),
         access: access::create(m, &o, &|alias| behaviour::hist_data(m, as_is, alias)),
-        drop_behaviour: [access::drop(m, &o), events::drop(m, &o), search::drop(m, &o), behaviour::drop(&o)].concat(),
+        drop_behaviour: [access::drop(m, &o), events::drop(m, &o), search::drop(m, &o), hooks::drop(m, &o), behaviour::drop(&o)].concat(),
         drop_storage: storage::drop(&o),
         descriptor: descriptor(m, &o).to_json(),
     }
