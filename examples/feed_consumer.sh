@@ -3,9 +3,9 @@
 # appends every event to a file, exactly once, in commit order — also across restarts and
 # crashes of the consumer: the cursor is stored only after the events it covers, and on
 # start what was processed after it is undone before the page is read again.
-# When there is nothing new it looks again after WAIT seconds. (psql cannot wait on a
-# NOTIFY; a consumer with a driver waits on events.notify's channel instead, and keeps the
-# same loop: the feed is the record, a notification only wakes it up.)
+# When there is nothing new it waits for a NOTIFY on the spec's channel (events.notify), at
+# most WAIT seconds: the feed is the record, a notification only wakes it up, so a missed
+# one costs at most WAIT seconds.
 #
 #   examples/feed_consumer.sh SPEC OUT_FILE CURSOR_FILE [WAIT]
 #
@@ -18,6 +18,16 @@ CURSOR_FILE=${3:?}
 WAIT=${4:-2}
 case "$SPEC" in *[!a-z0-9_]*|"") echo "feed_consumer: bad spec name $SPEC" >&2; exit 2 ;; esac
 psql=(psql -X -q -At -v ON_ERROR_STOP=1)
+
+# A listening session beside the reads. psql reports the notifications it has received after
+# each command it runs, so a command that prints nothing runs every 0.1 s; its output is
+# then only notifications.
+coproc LISTENER {
+  { echo "LISTEN specstar_$SPEC;"; while sleep 0.1; do echo "SELECT 1 WHERE false;"; done; } | psql -X -q -At 2>&1
+}
+# (on the way out, the listener goes too: the whole process group when this script leads
+# one, as it does when started from a shell or with setsid)
+trap 'trap - EXIT INT TERM; kill -- -$$ 2>/dev/null || kill "$LISTENER_PID" 2>/dev/null' EXIT INT TERM
 
 cursor=$(cat "$CURSOR_FILE" 2>/dev/null || echo 0)
 # What was processed after the stored cursor was never acknowledged: undo it (here, drop
@@ -35,6 +45,9 @@ while true; do
     printf '%s\n' "$cursor" > "$CURSOR_FILE.tmp" && mv "$CURSOR_FILE.tmp" "$CURSOR_FILE"
     continue
   fi
-  # nothing new
-  sleep "$WAIT"
+  # nothing new: wait for a notification (any line of the listener's), at most WAIT seconds,
+  # then drop the ones that piled up while busy (in bulk: one read of the feed covers them all)
+  if read -r -t "$WAIT" _ <&"${LISTENER[0]}"; then
+    timeout 0.05 cat <&"${LISTENER[0]}" > /dev/null || true
+  fi
 done

@@ -2,8 +2,9 @@
 # The change feed under load (docs/events.md): 4 pgbench writers create and update
 # resources of a spec for FEED_SECONDS (default 30) while examples/feed_consumer.sh follows
 # the feed; the consumer is killed with kill -9 mid-run and started again from its stored
-# cursor. Afterwards the consumer's events must equal the history rows exactly: no gap, no
-# duplicate, each resource's revisions in order.
+# cursor. Afterwards an event written while it idles must reach it within 2 s (a NOTIFY
+# wakes it; it would look again only after 5 s), and its events must equal the history rows
+# exactly: no gap, no duplicate, each resource's revisions in order.
 #
 #   tests/feed_load.sh OUTDIR
 #
@@ -22,8 +23,11 @@ psql=("$PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1)
 "$PGBIN/dropdb" --if-exists specstar_feed >/dev/null 2>&1 || true
 "$PGBIN/createdb" specstar_feed
 consumer=
+# (the consumer runs in a process group of its own, with its listening psql: kill -9 takes
+# them all, as a crash would)
+kill_consumer() { [ -n "$consumer" ] && kill -9 -- "-$consumer" 2>/dev/null; wait "$consumer" 2>/dev/null; consumer=; }
 cleanup() {
-  [ -n "$consumer" ] && kill -9 "$consumer" 2>/dev/null || true
+  kill_consumer || true
   "$PGBIN/dropdb" --if-exists specstar_feed >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
@@ -35,7 +39,7 @@ INSERT INTO api.ticket (title, n) SELECT 'seed ' || g, 0 FROM generate_series(1,
 SQL
 
 start_consumer() {
-  PATH=$PGBIN:$PATH examples/feed_consumer.sh ticket "$OUT/feed.events" "$OUT/feed.cursor" 0.2 &
+  PATH=$PGBIN:$PATH setsid examples/feed_consumer.sh ticket "$OUT/feed.events" "$OUT/feed.cursor" 5 &
   consumer=$!
 }
 start_consumer
@@ -52,7 +56,7 @@ SQL
 "$PGBIN/pgbench" -n -c 4 -j 2 -T "$SECONDS_LOAD" -f "$OUT/feed.pgbench" > "$OUT/feed.pgbench.log" 2>&1 &
 writers=$!
 sleep $((SECONDS_LOAD / 2))
-kill -9 "$consumer" && wait "$consumer" 2>/dev/null || true
+kill_consumer || true
 start_consumer
 wait "$writers" || { cat "$OUT/feed.pgbench.log" >&2; fail "the writers"; }
 
@@ -63,8 +67,17 @@ for _ in $(seq 1 600); do
   sleep 0.2
 done
 [ "$(cat "$OUT/feed.cursor" 2>/dev/null || echo 0)" -ge "$head" ] || fail "the consumer did not reach cursor $head"
-kill -9 "$consumer" 2>/dev/null || true
-consumer=
+# a NOTIFY wakes the idle consumer up: an event written now reaches it well before its
+# 5 s wait is over
+lines=$(wc -l < "$OUT/feed.events")
+"${psql[@]}" -c "INSERT INTO api.ticket (title, n) VALUES ('wake up', 0)"
+woke=
+for _ in $(seq 1 20); do
+  sleep 0.1
+  if [ "$(wc -l < "$OUT/feed.events")" -gt "$lines" ]; then woke=yes; break; fi
+done
+[ -n "$woke" ] || fail "the consumer did not wake up on the NOTIFY within 2 s"
+kill_consumer || true
 
 # what it saw, against the history
 "${psql[@]}" -c "CREATE TABLE seen (pos serial, cursor bigint, id uuid, revision integer, op text)"
