@@ -21,10 +21,13 @@ psql=(psql -X -q -At -v ON_ERROR_STOP=1)
 
 # A listening session beside the reads. psql reports the notifications it has received after
 # each command it runs, so a command that prints nothing runs every 0.1 s; its output is
-# then only notifications.
-coproc LISTENER {
-  { echo "LISTEN specstar_$SPEC;"; while sleep 0.1; do echo "SELECT 1 WHERE false;"; done; } | psql -X -q -At 2>&1
+# then only notifications. (Started again when it ends: the server may restart.)
+start_listener() {
+  coproc LISTENER {
+    { echo "LISTEN specstar_$SPEC;"; while sleep 0.1; do echo "SELECT 1 WHERE false;"; done; } | psql -X -q -At 2>/dev/null
+  }
 }
+start_listener
 # (on the way out, the listener goes too: the whole process group when this script leads
 # one, as it does when started from a shell or with setsid)
 trap 'trap - EXIT INT TERM; kill -- -$$ 2>/dev/null || kill "$LISTENER_PID" 2>/dev/null' EXIT INT TERM
@@ -37,7 +40,10 @@ if [ -f "$OUT" ]; then
 fi
 while true; do
   # a page of events after the stored cursor
-  page=$("${psql[@]}" -F ' ' -c "SELECT cursor, id, revision, op FROM specstar.changes($cursor, 500, ARRAY['$SPEC']) ORDER BY cursor")
+  if ! page=$("${psql[@]}" -F ' ' -c "SELECT cursor, id, revision, op FROM specstar.changes($cursor, 500, ARRAY['$SPEC']) ORDER BY cursor" 2>/dev/null); then
+    sleep 0.5  # the server is away (a restart, a crash): try again
+    continue
+  fi
   if [ -n "$page" ]; then
     # process (here: append), then store the cursor: a crash in between replays the page
     printf '%s\n' "$page" >> "$OUT"
@@ -47,7 +53,14 @@ while true; do
   fi
   # nothing new: wait for a notification (any line of the listener's), at most WAIT seconds,
   # then drop the ones that piled up while busy (in bulk: one read of the feed covers them all)
-  if read -r -t "$WAIT" _ <&"${LISTENER[0]}"; then
+  if [ -z "${LISTENER_PID:-}" ] || ! kill -0 "$LISTENER_PID" 2>/dev/null; then
+    start_listener  # it ended (the server went away)
+  fi
+  status=0
+  read -r -t "$WAIT" _ <&"${LISTENER[0]}" || status=$?
+  if [ "$status" = 0 ]; then
     timeout 0.05 cat <&"${LISTENER[0]}" > /dev/null || true
+  elif [ "$status" -le 128 ]; then
+    sleep 0.5  # end of the listener's output: it is ending, and starts again above
   fi
 done

@@ -5,8 +5,9 @@
 #   regress    golden pg_regress files, one per feature (tests/pg_regress)
 #   readme     the SQL of README.md and docs/drafts-and-migrations.md, as golden files (tests/readme)
 #   isolation  concurrency specs (tests/isolation)
-#   feed       4 writers and the example feed consumer (killed once mid-run): the consumer's
-#              events equal the history exactly (tests/feed_load.sh)
+#   feed       4 writers and the example feed consumer on a cluster of its own, the consumer
+#              and then the server killed with kill -9 mid-run: the consumer's events equal
+#              the history exactly (tests/feed_load.sh)
 #   dump       pg_dump / pg_restore round trip (tests/dump_restore.sh)
 #   search     pgbench clients write and search a spec's index, then search_verify and an SQL
 #              oracle check it (tests/search_load.sh)
@@ -97,7 +98,7 @@ if want isolation; then
 fi
 
 if want feed; then
-  log "feed: 4 writers and examples/feed_consumer.sh (killed once) for ${FEED_SECONDS:-30} s"
+  log "feed: 4 writers and examples/feed_consumer.sh for ${FEED_SECONDS:-30} s, the consumer and the server killed (tests/feed_load.sh)"
   tests/feed_load.sh "$OUT/feed" || failed+=(feed)
   guard feed
 fi

@@ -1,36 +1,56 @@
 #!/usr/bin/env bash
-# The change feed under load (docs/events.md): 4 pgbench writers create and update
-# resources of a spec for FEED_SECONDS (default 30) while examples/feed_consumer.sh follows
-# the feed; the consumer is killed with kill -9 mid-run and started again from its stored
-# cursor. Afterwards an event written while it idles must reach it within 2 s (a NOTIFY
-# wakes it; it would look again only after 5 s), and its events must equal the history rows
-# exactly: no gap, no duplicate, each resource's revisions in order.
+# The change feed under load (docs/events.md), on a throw-away cluster of its own
+# (127.0.0.1, a free port): 4 pgbench writers create and update resources of a spec for
+# FEED_SECONDS (default 30) while examples/feed_consumer.sh follows the feed.
+#   - a quarter in, the consumer is killed with kill -9 and started again from its cursor;
+#   - halfway, the server is killed with kill -9 (the postmaster and every backend), started
+#     again (crash recovery) and the writers go on; the consumer rides it out;
+#   - afterwards an event written while the consumer idles must reach it within 2 s (a
+#     NOTIFY wakes it; it would look again only after 5 s), and its events must equal the
+#     history rows exactly: no gap, no duplicate, each resource's revisions in order.
+# Always stops the cluster and removes it at exit.
 #
 #   tests/feed_load.sh OUTDIR
-#
-# Needs a running cluster reachable through PGHOST/PGPORT/PGUSER (scripts/test.sh exports
-# them) with the extension installed. Creates and drops the database specstar_feed.
 set -euo pipefail
 OUT=${1:?usage: tests/feed_load.sh OUTDIR}
-PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+HERE=$(cd "$(dirname "$0")" && pwd)
+source "$HERE/../scripts/lib.sh"
 SECONDS_LOAD=${FEED_SECONDS:-30}
-export PGHOST=${PGHOST:-127.0.0.1} PGUSER=${PGUSER:-postgres} PGDATABASE=specstar_feed
-: "${PGPORT:?PGPORT must name the port of a running cluster}"
-mkdir -p "$OUT" && rm -f "$OUT"/feed.*
+mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd) && rm -f "$OUT"/feed.*
 fail() { printf 'feed_load: FAILED: %s\n' "$*" >&2; exit 1; }
+
+WORK=$(mktemp -d /tmp/specstar-feed.XXXXXX) && chmod 755 "$WORK" && WORK=$(server_dir "$WORK")
+DATA=$(realpath "$WORK")/data
+export PGHOST=127.0.0.1 PGUSER=postgres PGDATABASE=specstar_feed PGPORT=$(free_port)
 psql=("$PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1)
 
-"$PGBIN/dropdb" --if-exists specstar_feed >/dev/null 2>&1 || true
-"$PGBIN/createdb" specstar_feed
-consumer=
+cluster_pids() {  # the postmaster and its children run in the data directory
+  local p
+  for p in /proc/[0-9]*; do
+    [ "$(readlink "$p/cwd" 2>/dev/null)" = "$DATA" ] && printf '%s\n' "${p#/proc/}"
+  done
+  return 0
+}
+consumer= writers=
 # (the consumer runs in a process group of its own, with its listening psql: kill -9 takes
 # them all, as a crash would)
 kill_consumer() { [ -n "$consumer" ] && kill -9 -- "-$consumer" 2>/dev/null; wait "$consumer" 2>/dev/null; consumer=; }
 cleanup() {
   kill_consumer || true
-  "$PGBIN/dropdb" --if-exists specstar_feed >/dev/null 2>&1 || true
+  [ -n "$writers" ] && kill "$writers" 2>/dev/null || true
+  stop_cluster "$DATA" || true
+  local left
+  left=$(cluster_pids | tr '\n' ' ')
+  # shellcheck disable=SC2086  # one word per pid
+  [ -n "$left" ] && as_pg kill -9 $left 2>/dev/null || true
+  rm -rf "$WORK"
 }
 trap cleanup EXIT
+as_pg mkdir -p "$DATA" && as_pg chmod 700 "$DATA"
+init_cluster "$DATA"
+start_cluster "$DATA" "$PGPORT"
+
+"$PGBIN/createdb" specstar_feed
 "${psql[@]}" > /dev/null <<'SQL'
 CREATE EXTENSION specstar;
 SELECT specstar.register_spec('ticket', '{"type": "object", "properties": {"title": {"type": "string"}, "n": {"type": "integer"}}}',
@@ -39,13 +59,11 @@ INSERT INTO api.ticket (title, n) SELECT 'seed ' || g, 0 FROM generate_series(1,
 SQL
 
 start_consumer() {
-  PATH=$PGBIN:$PATH setsid examples/feed_consumer.sh ticket "$OUT/feed.events" "$OUT/feed.cursor" 5 &
+  PATH=$PGBIN:$PATH setsid "$HERE/../examples/feed_consumer.sh" ticket "$OUT/feed.events" "$OUT/feed.cursor" 5 &
   consumer=$!
 }
-start_consumer
-
-# writers: half the transactions create a resource, half update a random one (two
-# statements, so transactions interleave their writes and commit in another order)
+# writers: half the transactions create a resource, all update a random one (two statements,
+# so transactions interleave their writes and commit in another order)
 cat > "$OUT/feed.pgbench" <<'SQL'
 \set r random(1, 2)
 BEGIN;
@@ -53,12 +71,29 @@ INSERT INTO api.ticket (title, n) SELECT 'new', 0 WHERE :r = 1;
 UPDATE api.ticket SET n = n + 1 WHERE id = (SELECT id FROM specstar_data.ticket ORDER BY random() LIMIT 1);
 END;
 SQL
-"$PGBIN/pgbench" -n -c 4 -j 2 -T "$SECONDS_LOAD" -f "$OUT/feed.pgbench" > "$OUT/feed.pgbench.log" 2>&1 &
-writers=$!
-sleep $((SECONDS_LOAD / 2))
+write() {  # write SECONDS LOG: the writers, in the background
+  "$PGBIN/pgbench" -n -c 4 -j 2 -T "$1" -f "$OUT/feed.pgbench" > "$2" 2>&1 &
+  writers=$!
+}
+half=$((SECONDS_LOAD / 2))
+
+start_consumer
+write "$half" "$OUT/feed.pgbench-1.log"
+sleep $((half / 2))
 kill_consumer || true
 start_consumer
-wait "$writers" || { cat "$OUT/feed.pgbench.log" >&2; fail "the writers"; }
+sleep $((half - half / 2))
+# the server dies mid-load: the postmaster and every backend at once
+# shellcheck disable=SC2046  # one word per pid
+as_pg kill -9 $(cluster_pids) 2>/dev/null || true
+for _ in $(seq 1 100); do [ -z "$(cluster_pids)" ] && break; sleep 0.1; done
+[ -z "$(cluster_pids)" ] || fail "the cluster did not go away after kill -9"
+wait "$writers" || true   # (they fail with the server)
+as_pg rm -f "$DATA/postmaster.pid"  # stale: every process of the cluster is gone
+start_cluster "$DATA" "$PGPORT"
+write "$half" "$OUT/feed.pgbench-2.log"
+wait "$writers" || { cat "$OUT/feed.pgbench-2.log" >&2; fail "the writers after the crash"; }
+writers=
 
 # the consumer catches up with the head
 head=$("${psql[@]}" -c "SELECT specstar.changes_head()")
@@ -99,5 +134,6 @@ case "$check" in
   *) fail "the consumer's events differ from the history: $check" ;;
 esac
 [ "$(printf '%s' "$check" | sed 's/.*history=\([0-9]*\).*/\1/')" -gt 100 ] || fail "too little load to tell: $check"
-printf 'feed_load: ok: %s writer transactions, the consumer killed once, every revision seen exactly once in order\n' \
-  "$(grep -o 'number of transactions actually processed: [0-9]*' "$OUT/feed.pgbench.log" | grep -o '[0-9]*$')"
+tx() { grep -o 'number of transactions actually processed: [0-9]*' "$1" 2>/dev/null | grep -o '[0-9]*$' || echo "?"; }
+printf 'feed_load: ok: %s + %s writer transactions around a kill -9 of the server, the consumer killed once, every revision seen exactly once in order\n' \
+  "$(tx "$OUT/feed.pgbench-1.log")" "$(tx "$OUT/feed.pgbench-2.log")"

@@ -39,6 +39,7 @@ export function Resource({ spec, id, mode, asOf, navigate }) {
   const [errors, setErrors] = useState([]);
   const [notice, setNotice] = useState(null); // {kind: 'alert'|'status', text, reload?, force?}
   const [missing, setMissing] = useState(false);
+  const [loaded, setLoaded] = useState(false); // the form shows once the record is in (no edit is lost to a late load)
   const [reloadKey, setReloadKey] = useState(0);
   const [confirm, setConfirm] = useState(null); // {title, body, action, label}
   const deleted = mode === "deleted";
@@ -81,6 +82,7 @@ export function Resource({ spec, id, mode, asOf, navigate }) {
     } catch (e) {
       setNotice({ kind: "alert", text: e.message });
     }
+    setLoaded(true);
   }
 
   useEffect(() => {
@@ -247,6 +249,8 @@ export function Resource({ spec, id, mode, asOf, navigate }) {
         <div role="status" class="status" />
       )}
       {draft && !isNew ? <p class="draft">{`Showing the draft${draft.base_revision ? ` (started from revision ${draft.base_revision})` : " of a new record, not published yet"}.`}</p> : null}
+      {!isNew && !loaded ? <p>Loading…</p> : null}
+      {isNew || loaded ? (
       <form aria-label={formName} noValidate onSubmit={(e) => (e.preventDefault(), writable && save())}>
         <h2>{formName}</h2>
         {!isNew && live ? <p class="meta">{`Revision ${live.revision}${live.updated_by ? `, by ${live.updated_by}` : ""}${live.updated_at ? `, ${new Date(live.updated_at).toLocaleString()}` : ""}`}</p> : null}
@@ -290,6 +294,7 @@ export function Resource({ spec, id, mode, asOf, navigate }) {
           ) : null}
         </div>
       </form>
+      ) : null}
       {draft && live ? (
         <section aria-label="Draft changes">
           <h3>Draft compared with the published record</h3>
