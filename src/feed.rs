@@ -55,11 +55,25 @@ pub unsafe fn feed_of(rel: pg_sys::Relation) -> Option<bool> {
     }
 }
 
+/// Notes held in memory at most: a bigger write has its events written as it goes (under
+/// the feed lock, which its transaction then keeps to commit, as SET CONSTRAINTS ALL
+/// IMMEDIATE would), so that memory does not grow with the size of a write.
+const MAX_NOTES: usize = 10_000;
+
 /// Notes a revision the revision trigger is writing.
 pub fn note(spec: &str, id: pgrx::Uuid, revision: i32, op: &'static str, notify: bool) {
     register_callbacks();
     let subxact = unsafe { pg_sys::GetCurrentSubTransactionId() };
-    NOTES.with(|n| n.borrow_mut().push(Note { subxact, spec: spec.to_string(), id, revision, op, notify }));
+    let full = NOTES.with(|n| {
+        let mut n = n.borrow_mut();
+        n.push(Note { subxact, spec: spec.to_string(), id, revision, op, notify });
+        n.len() >= MAX_NOTES
+    });
+    if full {
+        // (these rows, this one included, are written in this subtransaction: if it rolls
+        // back, their events go with it)
+        flush();
+    }
 }
 
 fn register_callbacks() {
