@@ -42,14 +42,17 @@ COMMENT ON FUNCTION specstar.changes_head() IS 'The cursor of the newest change 
 
 -- Events live as long as their revisions: purge (every revision of a resource), prune (the
 -- revisions below `below`) and drop_spec with drop_data (id NULL: the whole spec) remove them.
+-- (purge and drop_spec also forget the events their own deletes noted in this transaction)
 CREATE FUNCTION specstar._feed_forget(spec text, id uuid, below integer) RETURNS void
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
   DELETE FROM specstar.change c
    WHERE c.spec = _feed_forget.spec AND (_feed_forget.id IS NULL OR c.id = _feed_forget.id)
-     AND (_feed_forget.below IS NULL OR c.revision < _feed_forget.below)
+     AND (_feed_forget.below IS NULL OR c.revision < _feed_forget.below);
+  SELECT specstar._feed_unnote(_feed_forget.spec, _feed_forget.id) WHERE _feed_forget.below IS NULL;
 $$;
 
 REVOKE ALL ON FUNCTION specstar._feed_forget(text, uuid, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION specstar._feed_unnote(text, uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION specstar._feed_flush() FROM PUBLIC;
 REVOKE ALL ON FUNCTION specstar._feed_now(text, uuid[], integer[], text, boolean) FROM PUBLIC;
 

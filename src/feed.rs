@@ -18,6 +18,7 @@
 use std::cell::{Cell, RefCell};
 use std::ffi::CStr;
 
+use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::pg_sys::{self, Datum};
 use pgrx::prelude::*;
 
@@ -69,11 +70,18 @@ pub fn note(spec: &str, id: pgrx::Uuid, revision: i32, op: &'static str, notify:
         n.push(Note { subxact, spec: spec.to_string(), id, revision, op, notify });
         n.len() >= MAX_NOTES
     });
-    if full {
-        // (these rows, this one included, are written in this subtransaction: if it rolls
-        // back, their events go with it)
+    if full && flush_is_safe() {
         flush();
     }
+}
+
+/// Whether the noted events may be written now: only when every note belongs to the current
+/// subtransaction or one it has absorbed, so that a rollback to a savepoint takes the events
+/// with exactly the revisions they describe. (Writing an enclosing transaction's events in a
+/// subtransaction that then rolls back would lose them; they are written at commit instead.)
+fn flush_is_safe() -> bool {
+    let current = unsafe { pg_sys::GetCurrentSubTransactionId() };
+    NOTES.with(|n| n.borrow().iter().all(|note| note.subxact >= current))
 }
 
 fn register_callbacks() {
@@ -214,6 +222,14 @@ fn send(channel: &str, payload: &str) {
     unsafe { pg_sys::ffi::pg_guard_ffi_boundary(|| Async_Notify(c.as_ptr(), p.as_ptr())) };
 }
 
+/// Forgets this transaction's noted events of a spec (of one resource, or all of them):
+/// `specstar._feed_forget`, for purge and drop_spec, whose deletes note tombstones that must
+/// not outlive the history they erase. Not for anyone else: revoked from PUBLIC.
+#[pg_extern(name = "_feed_unnote")]
+fn feed_unnote(spec: &str, id: Option<pgrx::Uuid>) {
+    NOTES.with(|n| n.borrow_mut().retain(|note| !(note.spec == spec && id.is_none_or(|id| note.id == id))));
+}
+
 /// Writes events at once (the migrate revisions of an evolution, whose triggers are being
 /// rebuilt): numbered now, under the feed lock, which the transaction keeps to commit.
 #[pg_extern(name = "_feed_now")]
@@ -222,9 +238,19 @@ fn feed_now(spec: &str, ids: Vec<pgrx::Uuid>, revisions: Vec<i32>, op: &str, not
         "migrate" => "migrate",
         _ => error!("specstar: _feed_now writes migrate events only"),
     };
-    for (id, revision) in ids.into_iter().zip(revisions) {
-        note(spec, id, revision, op, notify);
+    if !flush_is_safe() {
+        ErrorReport::new(
+            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+            format!("spec {spec}: a migration with a change feed cannot run inside a savepoint after other writes of its transaction"),
+            "specstar",
+        )
+        .set_hint("Register the new version outside the savepoint, or in a transaction of its own.")
+        .report(PgLogLevel::ERROR);
     }
+    for (id, revision) in ids.into_iter().zip(revisions) {
+        NOTES.with(|n| n.borrow_mut().push(Note { subxact: unsafe { pg_sys::GetCurrentSubTransactionId() }, spec: spec.to_string(), id, revision, op, notify }));
+    }
+    register_callbacks();
     flush();
 }
 

@@ -65,7 +65,7 @@ extension_sql_file!(
 );
 extension_sql_file!("../sql/graphql.sql", name = "graphql", requires = ["helpers", graphql_plan, graphql_sdl]);
 extension_sql_file!("../sql/admin.sql", name = "admin", requires = ["helpers", admin_page, admin_headers, admin_specs]);
-extension_sql_file!("../sql/events.sql", name = "events", requires = ["helpers", changes, feed_now, feed_arm]);
+extension_sql_file!("../sql/events.sql", name = "events", requires = ["helpers", changes, feed_now, feed_arm, feed_unnote]);
 extension_sql_file!("../sql/specs.sql", name = "specs", requires = ["helpers", "search", "graphql", "admin", "events"]);
 extension_sql_file!("../sql/grants.sql", name = "grants", finalize);
 

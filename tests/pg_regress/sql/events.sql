@@ -65,6 +65,20 @@ SELECT revision, op FROM feed('ev_note') WHERE id = 'a1';
 SELECT specstar.purge('ev_note', '00000000-0000-4000-8000-0000000000a3') AS purged;
 SELECT count(*) AS events_of_a3 FROM feed('ev_note') WHERE id = 'a3';
 
+-- a big write (events written 10,000 at a time) and a savepoint rolled back: the events of
+-- what the rollback did not undo stay, the others go
+BEGIN;
+INSERT INTO api.ev_note (title, n) SELECT 'bulk ' || g, g FROM generate_series(1, 9999) g;
+SAVEPOINT s;
+INSERT INTO api.ev_note (title, n) VALUES ('the 10,000th', 0);
+ROLLBACK TO s;
+INSERT INTO api.ev_note (title, n) SELECT 'bulk, again ' || g, g FROM generate_series(1, 10001) g;
+COMMIT;
+SELECT (SELECT count(*) FROM specstar.change c WHERE c.spec = 'ev_note')
+     = (SELECT count(*) FROM api.ev_note_revision) AS every_revision_has_its_event,
+       (SELECT count(*) FROM specstar.change c WHERE c.spec = 'ev_note') AS events,
+       (SELECT count(*) FROM api.ev_note WHERE title = 'the 10,000th') AS undone;
+
 -- wrong arguments; a spec the caller may not read
 SELECT * FROM api.ev_note_changes(0, 0);
 SELECT * FROM api.ev_note_changes(-1);
