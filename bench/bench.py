@@ -29,6 +29,8 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import jwt  # noqa: E402  (scripts/jwt.py)
 import postgrest  # noqa: E402  (scripts/postgrest.py)
+sys.path.insert(0, HERE)
+from common import write_block  # noqa: E402  (bench/common.py)
 WORK = os.environ.get("BENCH_WORK", "/tmp/specstar-bench")
 PGBIN = os.environ["PGBIN"]
 
@@ -402,20 +404,16 @@ def wrk(url, env):
 def write_wrk_block(name, note, table, ratios):
     """The block `<!-- name:start -->`…`<!-- name:end -->` of docs/benchmarks.md: a run of wrk
     variants (`table`: a Markdown table) and its ratios against their targets."""
-    path = os.path.join(ROOT, "docs", "benchmarks.md")
-    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
     ratio_rows = "\n".join(f"| {n} | {v:.2f} | {t} | {check(v, t)} |" for n, v, t in ratios)
-    block = f"""{start}
-Last run: {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')} on {platform.node()} ({os.cpu_count()} cores),
+    body = f"""Last run: {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')} on {platform.node()} ({os.cpu_count()} cores),
 PostgREST 12.0.2, `wrk -t2 -c8 -d{SECONDS}s` per variant, {ROUNDS} rounds taking turns, mean requests/s{note}
 
 {table}
 
 | ratio | value | target | |
 |---|---|---|---|
-{ratio_rows}
-{end}"""
-    replace_block(path, open(path).read(), start, end, block)
+{ratio_rows}"""
+    write_block(name, body)
 
 
 def check(value, target):
@@ -428,16 +426,12 @@ def check(value, target):
 
 def write_doc(results, ratios, lookups):
     cur_tps, cur_lat, asof_tps, asof_lat, hist_share = lookups
-    path = os.path.join(ROOT, "docs", "benchmarks.md")
-    text = open(path).read() if os.path.exists(path) else "# Benchmarks\n"
-    start, end = "<!-- revision-tax:start -->", "<!-- revision-tax:end -->"
     rows = "\n".join(
         f"| {kind} | {label} | {results[(kind, label)]:.0f} |"
         for kind in ("update", "insert") for label in TARGETS
     )
     ratio_rows = "\n".join(f"| {n} | {v:.2f} | {t} | {check(v, t)} |" for n, v, t in ratios)
-    block = f"""{start}
-Last run: {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')} on {platform.node()} ({os.cpu_count()} cores),
+    body = f"""Last run: {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')} on {platform.node()} ({os.cpu_count()} cores),
 {ROWS} rows per variant, pgbench `-M prepared -c {CLIENTS} -j {CLIENTS} -T {SECONDS}`; the variants take turns,
 {ROUNDS} rounds, and the tables show the mean tps of the rounds. All variants in one run.
 
@@ -452,21 +446,8 @@ Last run: {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')} on {platform.node
 
 | ratio | value | target | |
 |---|---|---|---|
-{ratio_rows}
-{end}"""
-    replace_block(path, text, start, end, block)
-    print(f"\nwritten to {os.path.relpath(path, ROOT)}")
-
-
-def replace_block(path, text, start, end, block):
-    """Writes `block` (which starts with `start` and ends with `end`) over the block between
-    those markers in `text`, or appends it, and saves `text` to `path`."""
-    if start in text:
-        text = re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _: block, text, flags=re.S)
-    else:
-        text += "\n" + block + "\n"
-    with open(path, "w") as f:
-        f.write(text)
+{ratio_rows}"""
+    write_block("revision-tax", body)
 
 
 def write_http_doc(http, ratios):

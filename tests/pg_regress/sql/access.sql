@@ -22,7 +22,7 @@ END $$;
 GRANT EXECUTE ON FUNCTION as_user(text) TO PUBLIC;
 -- everything stored, as one fingerprint: a refused write must leave it as it was
 SET check_function_bodies = off;
-CREATE FUNCTION fingerprint() RETURNS text LANGUAGE sql SECURITY DEFINER AS $$
+CREATE FUNCTION fingerprint() RETURNS text LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
   SELECT md5(coalesce((SELECT string_agg(t::text, ',' ORDER BY t.id) FROM specstar_data.acc_note t), '')
           || coalesce((SELECT string_agg(h::text, ',' ORDER BY h.id, h.revision) FROM specstar_data.acc_note_revision h), '')
           || coalesce((SELECT string_agg(d::text, ',' ORDER BY d.id) FROM specstar_data.acc_note_draft d), ''))
