@@ -21,11 +21,13 @@ trap 'stop_cluster "$WORK/data"; rm -rf "$WORK"' EXIT
 start_cluster "$WORK/data" "$PORT"
 export PGPORT=$PORT PGBIN BENCH_WORK=$WORK/scripts
 # BENCH_PARTS: any of sql http graphql (bench/bench.py), access (bench/access_bench.py),
-# events (bench/events_bench.py) and search (bench/search_bench.py)
-export BENCH_PARTS=${BENCH_PARTS:-sql http graphql access events search}
+# events (bench/events_bench.py), jobs (bench/jobs_bench.py, on a cluster of its own with the
+# jobs floor's settings) and search (bench/search_bench.py)
+export BENCH_PARTS=${BENCH_PARTS:-sql http graphql access events jobs search}
 case " $BENCH_PARTS " in *" sql "*|*" http "*|*" graphql "*) python3 bench/bench.py ;; esac
 case " $BENCH_PARTS " in *" access "*) python3 bench/access_bench.py ;; esac
 case " $BENCH_PARTS " in *" events "*) python3 bench/events_bench.py ;; esac
+case " $BENCH_PARTS " in *" jobs "*) python3 bench/jobs_bench.py ;; esac
 # The search corpus: the dictionary files of the Debian package dict-gcide, unpacked into the
 # git-ignored .tools/ (installing the package would also install and start the dictd server).
 gcide_corpus() {

@@ -39,8 +39,12 @@ if [ "$(.tools/bin/postgrest --version 2>/dev/null)" != "PostgREST $POSTGREST_VE
   [ "$(.tools/bin/postgrest --version)" = "PostgREST $POSTGREST_VERSION" ] || { echo "unexpected PostgREST version" >&2; exit 1; }
 fi
 
-# Python packages of the HTTP suite (tests/http/requirements.txt, pinned by hash) into .tools/python
-if ! PYTHONPATH=.tools/python python3 -c 'import graphql; assert graphql.__version__ == "3.2.6"' 2>/dev/null; then
+# Python packages of the HTTP suite and the reference job worker (tests/http/requirements.txt,
+# pinned by hash) into .tools/python
+# (installed again whenever one of them is missing or at another version)
+if ! PYTHONPATH=.tools/python python3 -c '
+import graphql, psycopg, typing_extensions
+assert graphql.__version__ == "3.2.6" and psycopg.__version__ == "3.3.9" and psycopg.pq.__impl__ == "binary"' 2>/dev/null; then
   if ! python3 -m pip --version >/dev/null 2>&1; then
     echo "==> apt-get install python3-pip"
     sudo_if_needed apt-get update -q

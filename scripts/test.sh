@@ -8,6 +8,10 @@
 #   feed       4 writers and the example feed consumer on a cluster of its own, the consumer
 #              and then the server killed with kill -9 mid-run: the consumer's events equal
 #              the history exactly (tests/feed_load.sh)
+#   jobs       the reference job worker (examples/job_worker.py) on a cluster of its own: 300
+#              jobs by two workers, a worker and then the server killed with kill -9 mid-run,
+#              a periodic job across a restart, SIGTERM, a NOTIFY waking an idle worker; no job
+#              runs again once its completion committed (tests/jobs_e2e.sh)
 #   dump       pg_dump / pg_restore round trip (tests/dump_restore.sh)
 #   search     pgbench clients write and search a spec's index, then search_verify and an SQL
 #              oracle check it (tests/search_load.sh)
@@ -16,12 +20,12 @@
 #              (tests/search_crash.sh)
 #   http       black-box HTTP tests through the real PostgREST (tests/http), the admin page in
 #              headless chromium among them (tests/http/test_admin.py → admin/tests/e2e.mjs)
-# SUITES="regress isolation" limits the run.
+# SUITES="regress isolation" limits the run; HTTP_MODULES="tests/http/test_jobs.py" the http suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
-SUITES=${SUITES:-unit regress readme isolation feed dump search crash http}
+SUITES=${SUITES:-unit regress readme isolation feed jobs dump search crash http}
 failed=()
 want() { [[ " $SUITES " == *" $1 "* ]]; }
 
@@ -103,6 +107,12 @@ if want feed; then
   guard feed
 fi
 
+if want jobs; then
+  log "jobs: examples/job_worker.py, a worker and the server killed with kill -9, a periodic job across a restart (tests/jobs_e2e.sh)"
+  tests/jobs_e2e.sh "$OUT/jobs" || failed+=(jobs)
+  guard jobs
+fi
+
 if want dump; then
   log "dump: pg_dump / pg_restore round trip"
   tests/dump_restore.sh "$OUT/dump" || failed+=(dump)
@@ -122,7 +132,7 @@ fi
 
 if want http; then
   log "http: tests/http through PostgREST $("$POSTGREST" --version | cut -d' ' -f2)"
-  for module in tests/http/test_*.py; do  # one process (one PostgREST) per module
+  for module in ${HTTP_MODULES:-tests/http/test_*.py}; do  # one process (one PostgREST) per module (HTTP_MODULES: some of them)
     name=$(basename "$module" .py)
     TEST_OUTPUT=$OUT PGBIN=$PGBIN POSTGREST=$POSTGREST PYTHONPATH=$PWD/.tools/python python3 "$module" 2>&1 | tee "$OUT/$name.log" | grep -Ev '^test_.* ok$' || true
     grep -q '^OK' "$OUT/$name.log" || failed+=("http:$name")

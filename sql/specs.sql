@@ -206,8 +206,15 @@ BEGIN
     IF v_current.schema = _register_spec.schema AND v_current.options = v_check -> 'options' THEN
       RETURN v_current.descriptor;
     END IF;
+    IF (v_current.options ? 'job') <> ((v_check -> 'options') ? 'job') THEN
+      RAISE EXCEPTION USING ERRCODE = '22023',
+        MESSAGE = pg_catalog.format('/options/job: spec %s %s a job queue; a registered spec cannot %s one', _register_spec.name,
+                                    CASE WHEN v_current.options ? 'job' THEN 'is' ELSE 'is not' END,
+                                    CASE WHEN v_current.options ? 'job' THEN 'stop being' ELSE 'become' END),
+        HINT = 'The job columns are part of the spec''s table: register a job queue as a spec of its own (docs/jobs.md).';
+    END IF;
     IF v_check ->> 'version' = v_current.version AND v_current.schema = _register_spec.schema
-       AND (v_current.options - ARRAY['roles', 'access', 'events', 'hooks']) = ((v_check -> 'options') - ARRAY['roles', 'access', 'events', 'hooks']) THEN
+       AND (v_current.options - ARRAY['roles', 'access', 'events', 'hooks', 'job']) = ((v_check -> 'options') - ARRAY['roles', 'access', 'events', 'hooks', 'job']) THEN
       -- behaviour options alone changed: rebuilt in place, same version, no migrate revisions
       RETURN specstar._rebuild_behaviour(_register_spec.name, _register_spec.schema, v_current.options, v_options, v_context, v_current.vid);
     END IF;

@@ -15,6 +15,7 @@ pub enum ColumnKind {
     Bool,
     Int8,
     Int4,
+    Int2,
     Numeric,
     DateTime,
     Uuid,
@@ -40,6 +41,7 @@ unsafe fn scalar_of(typid: Oid) -> ColumnKind {
         pg_sys::BOOLOID => ColumnKind::Bool,
         pg_sys::INT8OID => ColumnKind::Int8,
         pg_sys::INT4OID => ColumnKind::Int4,
+        pg_sys::INT2OID => ColumnKind::Int2,
         pg_sys::NUMERICOID => ColumnKind::Numeric,
         pg_sys::TIMESTAMPTZOID | pg_sys::DATEOID => ColumnKind::DateTime,
         pg_sys::UUIDOID => ColumnKind::Uuid,
@@ -156,6 +158,7 @@ unsafe fn scalar_json(s: ColumnKind, typid: Oid, d: Datum) -> Result<Value, TooD
             ColumnKind::Bool => Value::Bool(d.value() != 0),
             ColumnKind::Int8 => Value::from(d.value() as i64),
             ColumnKind::Int4 => Value::from(d.value() as i32),
+            ColumnKind::Int2 => Value::from(d.value() as i16),
             ColumnKind::Numeric => {
                 let text = pgrx::direct_function_call::<&CStr>(pg_sys::numeric_out, &[Some(d)])
                     .expect("numeric_out returns a string")

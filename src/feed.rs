@@ -217,7 +217,7 @@ unsafe extern "C-unwind" {
     fn Async_Notify(channel: *const std::ffi::c_char, payload: *const std::ffi::c_char);
 }
 
-fn send(channel: &str, payload: &str) {
+pub(crate) fn send(channel: &str, payload: &str) {
     let (Ok(c), Ok(p)) = (std::ffi::CString::new(channel), std::ffi::CString::new(payload)) else { return };
     unsafe { pg_sys::ffi::pg_guard_ffi_boundary(|| Async_Notify(c.as_ptr(), p.as_ptr())) };
 }

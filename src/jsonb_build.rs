@@ -40,8 +40,12 @@ unsafe fn scalar(kind: ColumnKind, typid: pg_sys::Oid, d: Datum) -> JsonbValue {
                 v.type_ = pg_sys::jbvType::jbvBool;
                 v.val.boolean = d.value() != 0;
             }
-            ColumnKind::Int8 | ColumnKind::Int4 => {
-                let n = if kind == ColumnKind::Int8 { d.value() as i64 } else { d.value() as i32 as i64 };
+            ColumnKind::Int8 | ColumnKind::Int4 | ColumnKind::Int2 => {
+                let n = match kind {
+                    ColumnKind::Int8 => d.value() as i64,
+                    ColumnKind::Int4 => d.value() as i32 as i64,
+                    _ => d.value() as i16 as i64,
+                };
                 v.type_ = pg_sys::jbvType::jbvNumeric;
                 v.val.numeric = pg_sys::int64_to_numeric(n);
             }
@@ -72,12 +76,20 @@ unsafe fn scalar(kind: ColumnKind, typid: pg_sys::Oid, d: Datum) -> JsonbValue {
     }
 }
 
-/// The document of a row (spec properties, NULL columns absent) as a jsonb datum.
+/// The document of a row (spec properties, and a job spec's job columns; NULL columns
+/// absent) as a jsonb datum: what the history keeps.
 pub unsafe fn document(info: &SpecInfo, values: &[Datum], nulls: &[bool]) -> Datum {
+    unsafe { build(info, values, nulls, true) }
+}
+
+/// The document of a row, with the job columns of a job spec (`with_job`) or without them
+/// (a job's payload).
+unsafe fn build(info: &SpecInfo, values: &[Datum], nulls: &[bool], with_job: bool) -> Datum {
     unsafe {
         let mut state: *mut pg_sys::JsonbParseState = std::ptr::null_mut();
         pg_sys::pushJsonbValue(&mut state, WJB_BEGIN_OBJECT, std::ptr::null_mut());
-        for c in &info.columns {
+        let job_columns = info.job.as_ref().filter(|_| with_job).map(|j| j.columns.as_slice()).unwrap_or(&[]);
+        for c in info.columns.iter().chain(job_columns) {
             if nulls[c.index] {
                 continue;
             }
@@ -122,10 +134,11 @@ pub extern "C" fn pg_finfo_specstar_doc() -> &'static pg_sys::Pg_finfo_record {
 /// there is one definition of "the document of a row".
 #[no_mangle]
 pub unsafe extern "C-unwind" fn specstar_doc(fcinfo: pg_sys::FunctionCallInfo) -> Datum {
-    unsafe { pg_sys::panic::pgrx_extern_c_guard(|| doc_of_row(fcinfo)) }
+    unsafe { pg_sys::panic::pgrx_extern_c_guard(|| doc_of_row(fcinfo, true)) }
 }
 
-unsafe fn doc_of_row(fcinfo: pg_sys::FunctionCallInfo) -> Datum {
+/// The document of the row argument of `_doc` / `_payload` (`with_job`: see [`build`]).
+pub(crate) unsafe fn doc_of_row(fcinfo: pg_sys::FunctionCallInfo, with_job: bool) -> Datum {
     unsafe {
         let args = (*fcinfo).args.as_slice(2);
         let header = pg_sys::pg_detoast_datum(args[0].value.cast_mut_ptr()) as pg_sys::HeapTupleHeader;
@@ -146,6 +159,6 @@ unsafe fn doc_of_row(fcinfo: pg_sys::FunctionCallInfo) -> Datum {
         let mut nulls = vec![true; natts];
         pg_sys::heap_deform_tuple(&mut tuple, (*rel).rd_att, values.as_mut_ptr(), nulls.as_mut_ptr());
         pg_sys::relation_close(rel, pg_sys::NoLock as pg_sys::LOCKMODE);
-        document(&info, &values, &nulls)
+        build(&info, &values, &nulls, with_job)
     }
 }

@@ -15,6 +15,7 @@ mod datum_json;
 mod events;
 mod feed;
 mod graphql;
+mod jobs;
 mod json;
 mod jsonb_build;
 mod owner;
@@ -54,6 +55,10 @@ REVOKE ALL ON FUNCTION specstar._revision_trigger() FROM PUBLIC;
 -- trigger, the views and the RPC functions.
 CREATE FUNCTION specstar._doc(resource record, vid bigint) RETURNS jsonb
 LANGUAGE c STABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'specstar_doc';
+
+-- The payload of a job row: its document without the job columns (src/jobs.rs).
+CREATE FUNCTION specstar._payload(resource record, vid bigint) RETURNS jsonb
+LANGUAGE c STABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'specstar_payload';
 "#,
     name = "revision_trigger",
     requires = ["catalog"]
@@ -66,7 +71,8 @@ extension_sql_file!(
 extension_sql_file!("../sql/graphql.sql", name = "graphql", requires = ["helpers", graphql_plan, graphql_sdl]);
 extension_sql_file!("../sql/admin.sql", name = "admin", requires = ["helpers", admin_page, admin_headers, admin_specs]);
 extension_sql_file!("../sql/events.sql", name = "events", requires = ["helpers", changes, feed_now, feed_arm, feed_unnote]);
-extension_sql_file!("../sql/specs.sql", name = "specs", requires = ["helpers", "search", "graphql", "admin", "events"]);
+extension_sql_file!("../sql/jobs.sql", name = "jobs", requires = ["helpers", "revision_trigger", cron_next_sql, job_result_errors]);
+extension_sql_file!("../sql/specs.sql", name = "specs", requires = ["helpers", "search", "graphql", "admin", "events", "jobs"]);
 extension_sql_file!("../sql/grants.sql", name = "grants", finalize);
 
 /// Check a spec and, given `context.vid`, generate its DDL (see specstar_core::plan). A

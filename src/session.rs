@@ -44,6 +44,18 @@ pub fn actor() -> String {
     }
 }
 
+/// The JWT `sub`, else the role outside any SECURITY DEFINER function (the session's role or
+/// the one SET ROLE chose): who called specstar's job functions, which run as the spec's owner.
+pub fn outer_actor() -> String {
+    if let Some(sub) = json_guc_field(c"request.jwt.claims", "sub") {
+        return sub;
+    }
+    unsafe {
+        let p = pg_sys::GetUserNameFromId(pg_sys::GetOuterUserId(), false);
+        CStr::from_ptr(p).to_string_lossy().into_owned()
+    }
+}
+
 /// What the HTTP request (if PostgREST made one) asks of a write.
 pub struct Request {
     /// GUC `specstar.message`, else the `X-Specstar-Message` header

@@ -45,6 +45,16 @@ pub struct SystemColumns {
     pub version: usize,
 }
 
+/// What the revision trigger knows about a job spec's job columns (docs/jobs.md).
+pub struct JobInfo {
+    /// tuple index of each of `specstar_core::jobs::COLUMNS`
+    pub col: Vec<usize>,
+    /// the same columns with their types, for documents
+    pub columns: Vec<SpecColumn>,
+    /// the default of max_attempts (options.job.max_attempts)
+    pub max_attempts: i32,
+}
+
 pub struct SpecInfo {
     pub name: String,
     pub vid: i64,
@@ -74,6 +84,8 @@ pub struct SpecInfo {
     pub other_columns: Vec<(usize, String, ColumnType)>,
     /// the generated functions whose writes carry their own operation label
     pub labelled: Vec<(Oid, &'static str)>,
+    /// a job spec's job columns
+    pub job: Option<JobInfo>,
 }
 
 impl SpecInfo {
@@ -258,7 +270,21 @@ unsafe fn load(rel: pg_sys::Relation, spec: &str, vid: i64, trigger: Oid) -> Spe
             message: index_of("_message"),
             version: index_of("_version"),
         };
-        let known: Vec<usize> = columns.iter().map(|c| c.index).chain([
+        let job = descriptor.job.as_ref().map(|config| {
+            let job_columns: Vec<SpecColumn> = specstar_core::jobs::COLUMNS
+                .iter()
+                .map(|c| {
+                    let index = index_of(c.name);
+                    SpecColumn { name: c.name.to_string(), index, ty: ColumnType::of(attrs[index].atttypid) }
+                })
+                .collect();
+            JobInfo { col: job_columns.iter().map(|c| c.index).collect(), columns: job_columns, max_attempts: config.max_attempts }
+        });
+        let job_known: Vec<usize> = match &job {
+            Some(j) => j.col.iter().copied().chain([index_of("_seq")]).collect(),
+            None => Vec::new(),
+        };
+        let known: Vec<usize> = columns.iter().map(|c| c.index).chain(job_known).chain([
             sys.id, sys.revision, sys.created_at, sys.created_by, sys.updated_at, sys.updated_by, sys.parent, sys.op, sys.message, sys.version,
         ]).collect();
         let other_columns = names
@@ -314,7 +340,12 @@ unsafe fn load(rel: pg_sys::Relation, spec: &str, vid: i64, trigger: Oid) -> Spe
         // schema could otherwise drop specstar's and put their own in its place)
         let objects = Objects::new(spec, &descriptor.api_schema);
         let owner = (*(*rel).rd_rel).relowner;
-        let labelled = [(&objects.fn_rollback, "rollback"), (&objects.fn_restore, "restore"), (&objects.fn_publish, "publish")]
+        let job_objects = specstar_core::ddl::jobs::JobObjects::new(spec, &descriptor.api_schema);
+        let mut candidates = vec![(&objects.fn_rollback, "rollback"), (&objects.fn_restore, "restore"), (&objects.fn_publish, "publish")];
+        if descriptor.job.is_some() {
+            candidates.extend(job_objects.labelled());
+        }
+        let labelled = candidates
             .into_iter()
             .filter_map(|(f, op)| {
                 Spi::get_one_with_args::<Oid>(
@@ -345,6 +376,7 @@ unsafe fn load(rel: pg_sys::Relation, spec: &str, vid: i64, trigger: Oid) -> Spe
             lock_live,
             other_columns,
             labelled,
+            job,
         }
     }
 }

@@ -404,6 +404,10 @@ unsafe fn on_insert(info: &SpecInfo, rel: pg_sys::Relation, tuple: pg_sys::HeapT
         validate(info, &document(info, &row)?)?;
         let mut ch = Changes::new(info.natts);
         let now = pg_sys::GetCurrentTransactionStartTimestamp();
+        if let Some(j) = &info.job {
+            // (an enqueue's errors name no id: it is usually one generated just now)
+            job::on_insert(info, j, &row, &mut ch, "", now)?;
+        }
         let actor = session::actor();
         let actor_text = session::text_datum(&actor);
         let given = row.i32(s.revision);
@@ -476,6 +480,9 @@ unsafe fn on_insert(info: &SpecInfo, rel: pg_sys::Relation, tuple: pg_sys::HeapT
         // an insert that meets a live row is no revision (ON CONFLICT takes its UPDATE path)
         if let Some((id, revision)) = feed_key {
             feed_note(info, rel, id, revision, feed_op);
+            if info.job.is_some() {
+                job::notify(info);
+            }
         }
         Ok(ch.apply(tuple, rel))
     }
@@ -554,20 +561,35 @@ unsafe fn on_update(info: &SpecInfo, rel: pg_sys::Relation, old_tuple: pg_sys::H
         if let Some(c) = info.other_columns.iter().find(|c| !same_value(old.get(c.0), new.get(c.0), &c.2)) {
             return Err(errors::unversioned_column(&info.name, &uuid_string(old_id), &c.1));
         }
-        if same(info, &old, &new) {
+        // a job's transitions are written by the spec's job functions, each its own op
+        // (docs/jobs.md); anyone else may change a job only as a pending resource
+        let writer = info.writer_op();
+        let job_op = writer.filter(|op| info.job.is_some() && specstar_core::jobs::OPS.contains(op));
+        if job_op == Some("heartbeat") {
+            // a heartbeat extends the lease in place: no revision
+            return Ok(Datum::from(new_tuple));
+        }
+        if let (Some(j), None) = (&info.job, job_op) {
+            job::on_user_update(info, j, &old, &new, &uuid_string(old_id))?;
+        }
+        let payload_same = same(info, &old, &new);
+        if payload_same && info.job.as_ref().is_none_or(|j| job::same(j, &old, &new)) {
             // no property changed (maintained columns are set here, whatever was sent):
             // no revision, the row stays as it was
             return Ok(Datum::from(old_tuple));
         }
-        validate(info, &document(info, &new)?)?;
+        if !payload_same {
+            validate(info, &document(info, &new)?)?;
+        }
         let now = pg_sys::GetCurrentTransactionStartTimestamp().max(old.i64(s.updated_at).unwrap_or(i64::MIN));
         let data = compressed(jsonb_build::document(info, &old.values, &old.nulls));
         insert_history(info, &mut [superseded(info, &old, data, written_under(info, &old), Datum::from(now))]);
 
         let mut ch = Changes::new(info.natts);
         let revision = old.i32(s.revision).expect("revision is NOT NULL");
-        let op = match info.writer_op() {
-            Some(op @ ("rollback" | "publish")) => op,
+        let op = match (job_op, writer) {
+            (Some(op), _) => op,
+            (None, Some(op @ ("rollback" | "publish"))) => op,
             _ => "update",
         };
         ch.set(s.revision, Some(Datum::from(revision + 1)));
@@ -577,9 +599,16 @@ unsafe fn on_update(info: &SpecInfo, rel: pg_sys::Relation, old_tuple: pg_sys::H
         ch.set(s.created_at, old.get(s.created_at));
         ch.set(s.created_by, old.get(s.created_by));
         ch.set(s.updated_at, Some(Datum::from(now)));
-        ch.set(s.updated_by, Some(session::text_datum(&session::actor())));
+        // (the job functions run with their owner's rights: the actor is who called them)
+        let actor = if job_op.is_some() { session::outer_actor() } else { session::actor() };
+        ch.set(s.updated_by, Some(session::text_datum(&actor)));
         ch.set(s.version, Some(session::lasting_text(&info.version)));
         feed_note(info, rel, old_id, revision + 1, op);
+        if let Some(j) = &info.job {
+            if job::became_ready(j, &old, &new) {
+                job::notify(info);
+            }
+        }
         Ok(ch.apply(new_tuple, rel))
     }
 }
@@ -590,6 +619,11 @@ unsafe fn on_delete(info: &SpecInfo, rel: pg_sys::Relation, tuple: pg_sys::HeapT
         let s = &info.sys;
         let req = session::request();
         check_if_match(info, &req, &uuid_string(old.get(s.id).expect("id is NOT NULL")), old.i64(s.revision))?;
+        if let Some(j) = &info.job {
+            if job::status(j, &old).as_deref() == Some("running") {
+                return Err(errors::job_not_pending(&info.name, &uuid_string(old.get(s.id).expect("id is NOT NULL")), "running", "a running job cannot be deleted"));
+            }
+        }
         let now = pg_sys::GetCurrentTransactionStartTimestamp().max(old.i64(s.updated_at).unwrap_or(i64::MIN));
         let data = compressed(jsonb_build::document(info, &old.values, &old.nulls));
         let version = written_under(info, &old);
@@ -613,5 +647,148 @@ unsafe fn on_delete(info: &SpecInfo, rel: pg_sys::Relation, tuple: pg_sys::HeapT
             crate::feed::note(&info.name, id, revision + 1, "delete", notify);
         }
         Ok(Datum::from(tuple))
+    }
+}
+
+/// The revision trigger's part in jobs (docs/jobs.md): what an enqueue may set, what anyone
+/// but the job functions may change, and the NOTIFY that wakes workers.
+mod job {
+    use pgrx::pg_sys::{self, Datum};
+    use specstar_core::errors::{self, Raise};
+    use specstar_core::jobs::{col, Writable, COLUMNS};
+
+    use super::{same_value, Changes, Row};
+    use crate::session;
+    use crate::spec_info::{JobInfo, SpecInfo};
+
+    fn text(d: Datum) -> String {
+        unsafe { std::ffi::CStr::from_ptr(pg_sys::text_to_cstring(d.cast_mut_ptr())).to_string_lossy().into_owned() }
+    }
+
+    /// A job's status.
+    pub fn status(j: &JobInfo, row: &Row) -> Option<String> {
+        row.get(j.col[col::STATUS]).map(text)
+    }
+
+    fn changed(j: &JobInfo, c: usize, old: &Row, new: &Row) -> bool {
+        !same_value(old.get(j.col[c]), new.get(j.col[c]), &j.columns[c].ty)
+    }
+
+    /// Whether no job column changed.
+    pub fn same(j: &JobInfo, old: &Row, new: &Row) -> bool {
+        (0..COLUMNS.len()).all(|c| !changed(j, c, old, new))
+    }
+
+    /// Whether an update made the job ready for a claim (pending now, and not before, or at
+    /// another time): workers are told.
+    pub fn became_ready(j: &JobInfo, old: &Row, new: &Row) -> bool {
+        status(j, new).as_deref() == Some("pending") && (status(j, old).as_deref() != Some("pending") || changed(j, col::RUN_AT, old, new))
+    }
+
+    /// `NOTIFY specstar_jobs, '<spec>'` at commit (PostgreSQL folds the repeats of a
+    /// transaction into one; nothing is sent on rollback).
+    pub fn notify(info: &SpecInfo) {
+        crate::feed::send("specstar_jobs", &info.name);
+    }
+
+    /// An enqueue: specstar's columns start empty, the rest is checked and filled.
+    pub unsafe fn on_insert(info: &SpecInfo, j: &JobInfo, row: &Row, ch: &mut Changes, id: &str, now: i64) -> Result<(), Raise> {
+        let spec = &info.name;
+        let at = |c: usize| j.col[c];
+        match row.get(at(col::STATUS)).map(text) {
+            None => ch.set(at(col::STATUS), Some(session::lasting_text("pending"))),
+            Some(s) if s == "pending" => {}
+            Some(s) => return Err(errors::job_column(spec, id, "status", &format!("is set by specstar: a job is enqueued pending, not {s}"))),
+        }
+        for c in [col::ATTEMPTS, col::RUNS] {
+            match row.i32(at(c)) {
+                None => ch.set(at(c), Some(Datum::from(0i32))),
+                Some(0) => {}
+                Some(n) => return Err(errors::job_column(spec, id, COLUMNS[c].name, &format!("is counted by specstar (0 at enqueue, not {n})"))),
+            }
+        }
+        for c in [col::LEASED_BY, col::LEASE_UNTIL, col::STARTED_AT, col::FINISHED_AT, col::LAST_ERROR, col::RESULT] {
+            if row.get(at(c)).is_some() {
+                return Err(errors::job_column(spec, id, COLUMNS[c].name, "is set by specstar, not at enqueue"));
+            }
+        }
+        match row.i32(at(col::MAX_ATTEMPTS)) {
+            None => ch.set(at(col::MAX_ATTEMPTS), Some(Datum::from(j.max_attempts))),
+            Some(n) if n >= 1 => {}
+            Some(n) => return Err(errors::job_value(spec, id, "max_attempts", &format!("must be at least 1, not {n}"), "Leave it out for the spec's default (options.job.max_attempts).")),
+        }
+        if row.get(at(col::PRIORITY)).is_none() {
+            ch.set(at(col::PRIORITY), Some(Datum::from(0i16)));
+        }
+        check_schedule(info, j, row, id)?;
+        if row.get(at(col::RUN_AT)).is_none() {
+            let run_at = match row.get(at(col::CRON)).map(text) {
+                Some(expr) => crate::jobs::cron_next(&expr, now).map_err(|e| bad_cron(spec, id, &e))?,
+                None => now,
+            };
+            ch.set(at(col::RUN_AT), Some(Datum::from(run_at)));
+        }
+        Ok(())
+    }
+
+    fn bad_cron(spec: &str, id: &str, why: &str) -> Raise {
+        errors::job_value(spec, id, "cron", &format!("is not usable: {why}"), "Write 5 fields in UTC: minute hour day-of-month month day-of-week, e.g. '*/15 * * * *' or '0 9 * * MON-FRI'.")
+    }
+
+    /// The periodic settings of a row: `every` or `cron` (not both), positive, and max_runs.
+    unsafe fn check_schedule(info: &SpecInfo, j: &JobInfo, row: &Row, id: &str) -> Result<(), Raise> {
+        let spec = &info.name;
+        let every = row.get(j.col[col::EVERY]);
+        let cron = row.get(j.col[col::CRON]).map(text);
+        if every.is_some() && cron.is_some() {
+            return Err(errors::job_value(spec, id, "every", "and cron are both set", "A periodic job runs every <interval> or by cron, not both."));
+        }
+        if let Some(d) = every {
+            let i = unsafe { *(d.cast_mut_ptr::<pg_sys::Interval>()) };
+            if i.month < 0 || i.day < 0 || i.time < 0 || (i.month == 0 && i.day == 0 && i.time < 1_000_000) {
+                return Err(errors::job_value(spec, id, "every", "must be a positive interval of at least one second", "Write e.g. every => '1 hour'."));
+            }
+        }
+        if let Some(expr) = cron {
+            specstar_core::jobs::Cron::parse(&expr).map_err(|e| bad_cron(spec, id, &e))?;
+        }
+        if let Some(n) = row.i32(j.col[col::MAX_RUNS]) {
+            if n < 1 {
+                return Err(errors::job_value(spec, id, "max_runs", &format!("must be at least 1, not {n}"), "Leave it out to run the periodic job without end."));
+            }
+        }
+        Ok(())
+    }
+
+    /// An UPDATE by anyone but the job functions: specstar's columns and those set at enqueue
+    /// stay, and only a pending job's payload and schedule may change.
+    pub unsafe fn on_user_update(info: &SpecInfo, j: &JobInfo, old: &Row, new: &Row, id: &str) -> Result<(), Raise> {
+        let spec = &info.name;
+        let mut schedule_changed = false;
+        for (c, column) in COLUMNS.iter().enumerate() {
+            if !changed(j, c, old, new) {
+                continue;
+            }
+            match column.writable {
+                Writable::Never => return Err(errors::job_column(spec, id, column.name, "is set by specstar")),
+                Writable::InsertOnly => return Err(errors::job_column(spec, id, column.name, "is set at enqueue and cannot change")),
+                Writable::WhilePending => schedule_changed = true,
+            }
+        }
+        let payload_changed = !super::same(info, old, new);
+        let status = status(j, old).unwrap_or_default();
+        if (payload_changed || schedule_changed) && status != "pending" {
+            return Err(errors::job_not_pending(spec, id, &status, "only a pending job's payload, run_at, priority and schedule can change"));
+        }
+        if schedule_changed {
+            if new.get(j.col[col::RUN_AT]).is_none() {
+                return Err(errors::job_value(spec, id, "run_at", "cannot be NULL", "Give the time the job may run from, e.g. now()."));
+            }
+            if new.get(j.col[col::PRIORITY]).is_none() {
+                return Err(errors::job_value(spec, id, "priority", "cannot be NULL", "Lower runs first; 0 is the default."));
+            }
+            unsafe { check_schedule(info, j, new, id)? };
+        }
+        Ok(())
     }
 }

@@ -26,6 +26,9 @@ pub struct Descriptor {
     pub roles: Roles,
     /// the search index (null without `x-search` properties)
     pub search: Option<SearchIndex>,
+    /// the job queue settings of a job spec (docs/jobs.md)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<crate::jobs::JobConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -147,6 +147,39 @@ pub fn unversioned_column(spec: &str, id: &str, column: &str) -> Raise {
     }
 }
 
+/// 22023: a write sets a job column it may not (docs/jobs.md lists who writes which).
+pub fn job_column(spec: &str, id: &str, column: &str, why: &str) -> Raise {
+    Raise {
+        sqlstate: "22023",
+        message: if id.is_empty() { format!("{spec} job: {column} {why}") } else { format!("{spec} job {id}: {column} {why}") },
+        detail: None,
+        hint: Some(format!(
+            "specstar maintains status, attempts, leased_by, lease_until, started_at, finished_at, last_error, result and runs; \
+             enqueue with INSERT and move jobs with the job functions ({spec}_claim, _complete, _fail, _cancel, _rerun; docs/jobs.md)."
+        )),
+    }
+}
+
+/// 22023: a job column holds a value it cannot (a bad cron expression, a negative interval).
+pub fn job_value(spec: &str, id: &str, column: &str, why: &str, hint: &str) -> Raise {
+    let message = if id.is_empty() { format!("{spec} job: {column} {why}") } else { format!("{spec} job {id}: {column} {why}") };
+    Raise { sqlstate: "22023", message, detail: None, hint: Some(hint.to_string()) }
+}
+
+/// PT409: a change a job only takes while it is pending, or a delete of a running job.
+pub fn job_not_pending(spec: &str, id: &str, status: &str, action: &str) -> Raise {
+    Raise {
+        sqlstate: "PT409",
+        message: format!("{spec} job {id} is {status}: {action}"),
+        detail: Some(json!({"id": id, "status": status}).to_string()),
+        hint: Some(if status == "running" {
+            format!("Cancel it first (SELECT specstar.job_cancel('{spec}', id)), or wait until it is finished.")
+        } else {
+            format!("Rerun it to change it (SELECT specstar.job_rerun('{spec}', id)); finished jobs keep what they ran with.")
+        }),
+    }
+}
+
 /// Errors as the JSON the SQL helper `specstar._raise(jsonb)` raises.
 pub fn to_json(r: &Raise) -> Value {
     serde_json::to_value(r).expect("raise serializes")

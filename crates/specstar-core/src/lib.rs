@@ -10,6 +10,7 @@ pub mod errors;
 pub mod evolve;
 pub mod graphql_names;
 pub mod if_match;
+pub mod jobs;
 pub mod json;
 pub mod model;
 pub mod names;
@@ -43,6 +44,9 @@ pub fn plan(name: &str, schema: &Value, options: &Value, context: &Value) -> Val
         .into_iter()
         .flat_map(|(kind, list)| list.iter().enumerate().map(move |(i, r)| json!({"path": format!("/options/roles/{kind}/{i}"), "role": r})))
         .collect();
+    if let Some(work) = m.options.roles.as_ref().and_then(|r| r.work.as_ref()) {
+        roles.extend(work.iter().enumerate().map(|(i, r)| json!({"path": format!("/options/roles/work/{i}"), "role": r})));
+    }
     roles.extend(ddl::access::roles(&m).into_iter().map(|(path, role)| json!({"path": path, "role": role})));
     out["roles"] = json!(roles);
     // the access rules, after everything else; sql: rules are checked to be one expression first

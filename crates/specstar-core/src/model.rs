@@ -211,6 +211,12 @@ pub struct SpecModel {
     /// Row-level access rules (`options.access`), when the spec has them.
     #[serde(skip)]
     pub access: Option<crate::options::AccessRules>,
+    /// The job queue settings (`options.job`), when the spec is a job queue.
+    #[serde(skip)]
+    pub job: Option<crate::jobs::JobConfig>,
+    /// Roles that may call the worker functions of a job spec (default: the write roles).
+    #[serde(skip)]
+    pub work_roles: Vec<String>,
 }
 
 /// Property-level keywords specstar understands.
@@ -415,6 +421,14 @@ impl SpecModel {
                 errors.push(SpecError::new(base.clone(), format!("{base}: {}", e.message), e.hint));
                 continue;
             }
+            if options.as_ref().is_some_and(|o| o.job.is_some()) && crate::jobs::column_names().any(|c| c == pname) {
+                errors.push(SpecError::new(
+                    base.clone(),
+                    format!("{base}: property \"{pname}\" is reserved in job specs: every job has {}", crate::jobs::column_names().collect::<Vec<_>>().join(", ")),
+                    "Rename the property: specstar maintains the job columns (docs/jobs.md).",
+                ));
+                continue;
+            }
             if let Some(p) = Self::property(name, pname, sub, required.contains(&pname.as_str()), schema, ctx, &mut errors) {
                 properties.push(p);
             }
@@ -442,6 +456,18 @@ impl SpecModel {
                 ));
             }
         }
+        let job = options.as_ref().and_then(|o| o.job.as_ref()).and_then(|j| match j.config() {
+            Ok(c) => Some(c),
+            Err(e) => {
+                errors.extend(e);
+                None
+            }
+        });
+        let work_roles = options
+            .as_ref()
+            .and_then(|o| o.roles.as_ref())
+            .and_then(|r| r.work.clone())
+            .unwrap_or_else(|| write_roles.clone());
         if errors.is_empty() {
             compile_errors(schema, &mut errors);
         }
@@ -461,6 +487,8 @@ impl SpecModel {
             read_roles,
             write_roles,
             access,
+            job,
+            work_roles,
         })
     }
 

@@ -40,6 +40,9 @@ pub struct SpecOptions {
     /// Functions run inside every writing transaction, before and after each write (docs/events.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hooks: Option<Hooks>,
+    /// Makes the spec a durable job queue (docs/jobs.md); `{}` gives the defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<crate::jobs::JobOptions>,
 }
 
 /// Hooks: schema-qualified functions, called in the order listed.
@@ -260,6 +263,9 @@ pub struct Roles {
     /// Roles that may create, update, delete, roll back, restore and patch (implies read).
     #[serde(default)]
     pub write: Vec<String>,
+    /// Job specs: roles that may call the worker functions (default: the write roles).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub work: Option<Vec<String>>,
 }
 
 /// Full-text search settings.

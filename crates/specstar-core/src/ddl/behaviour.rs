@@ -37,6 +37,20 @@ pub fn hist_data(m: &SpecModel, as_is: &[String], alias: &str) -> String {
     )
 }
 
+/// The columns of the API view, from the live table `t`: id, the properties, a job spec's
+/// job columns, then the revision and who wrote it when.
+pub fn live_row(m: &SpecModel) -> String {
+    let mut parts = vec!["t.id".to_string()];
+    if !m.properties.is_empty() {
+        parts.push(cols(&m.properties, "t."));
+    }
+    if m.job.is_some() {
+        parts.push(super::jobs::cols("t."));
+    }
+    parts.push("t.revision, t.created_at, t.created_by, t.updated_at, t.updated_by".to_string());
+    parts.join(", ")
+}
+
 /// Every behaviour statement, in creation order.
 ///
 /// `as_is` lists earlier version labels whose stored documents read unchanged under this
@@ -47,8 +61,9 @@ pub fn create(m: &SpecModel, o: &Objects, vid: i64, as_is: &[String]) -> Vec<Str
     let spec_lit = literal(&m.name);
     let vid_s = vid.to_string();
     let with_cols = |prefix: &str| if props.is_empty() { String::new() } else { format!("{}, ", cols(props, prefix)) };
-    let live_row = format!("t.id, {}t.revision, t.created_at, t.created_by, t.updated_at, t.updated_by", with_cols("t."));
-    let hist_row = format!("h.id, {}h.revision, h.created_at, h.created_by, h.valid_from, h.changed_by", with_cols("d."));
+    let live_row = live_row(m);
+    let job_cols = |prefix: &str| if m.job.is_some() { format!("{}, ", super::jobs::cols(prefix)) } else { String::new() };
+    let hist_row = format!("h.id, {}{}h.revision, h.created_at, h.created_by, h.valid_from, h.changed_by", with_cols("d."), job_cols("d."));
     let hist_data = |alias: &str| hist_data(m, as_is, alias);
     let data_at = |id: &str, rev: &str| {
         format!(
@@ -62,8 +77,10 @@ pub fn create(m: &SpecModel, o: &Objects, vid: i64, as_is: &[String]) -> Vec<Str
     };
     let set_from = |src: &str| assignments(props, src).join(", ");
     let prop_names = format!("ARRAY[{}]::pg_catalog.text[]", props.iter().map(|p| literal(&p.name)).collect::<Vec<_>>().join(", "));
-    let coldefs = coldefs(props);
+    let coldefs = if m.job.is_some() { format!("{}, {}", coldefs(props), super::jobs::coldefs()) } else { coldefs(props) };
     let doc_t = doc_expr("t", vid);
+    // the document a patch applies to: a job's payload (its job columns are not the caller's to patch)
+    let payload_t = if m.job.is_some() { format!("specstar._payload(t.*, {vid})") } else { doc_t.clone() };
     let (data_from, data_to, data_target) = (data_at("$1", "$2"), data_at("$1", "$3"), data_at("$1", "$2"));
     let (plain_cols, d_cols, draft_values) = (cols(props, ""), cols(props, "d."), cols(props, "_draft."));
     let (set_from_d, set_from_draft, hist_data_h) = (set_from("d"), set_from("_draft"), hist_data("h"));
@@ -108,6 +125,7 @@ pub fn create(m: &SpecModel, o: &Objects, vid: i64, as_is: &[String]) -> Vec<Str
         ("spec", spec_lit.as_str()),
         ("vid", vid_s.as_str()),
         ("doc_t", &doc_t),
+        ("payload_t", &payload_t),
         ("cols", &plain_cols),
         ("d_cols", &d_cols),
         ("draft_values", &draft_values),

@@ -19,6 +19,7 @@ pub mod events;
 pub mod hooks;
 pub mod grants;
 pub mod history;
+pub mod jobs;
 pub mod search;
 pub mod sql;
 pub mod storage;
@@ -236,12 +237,20 @@ pub fn generate(m: &SpecModel, vid: i64, as_is: &[String]) -> Ddl {
     let o = Objects::new(&m.name, &m.api_schema);
     let mut storage = storage::tables(m, &o);
     storage.extend(storage::constraints(m, &o));
+    storage.extend(jobs::storage(m, &o));
     Ddl {
         storage,
-        behaviour: [behaviour::create(m, &o, vid, as_is), hooks::create(m, &o, vid), search::create(m, &o, vid), events::create(m, &o), grants::create(m, &o)]
-            .concat(),
+        behaviour: [
+            behaviour::create(m, &o, vid, as_is),
+            jobs::create(m, &o, vid, &behaviour::live_row(m)),
+            hooks::create(m, &o, vid),
+            search::create(m, &o, vid),
+            events::create(m, &o),
+            grants::create(m, &o),
+        ]
+        .concat(),
         access: access::create(m, &o, &|alias| behaviour::hist_data(m, as_is, alias)),
-        drop_behaviour: [access::drop(m, &o), events::drop(m, &o), search::drop(m, &o), hooks::drop(m, &o), behaviour::drop(&o)].concat(),
+        drop_behaviour: [access::drop(m, &o), events::drop(m, &o), search::drop(m, &o), hooks::drop(m, &o), jobs::drop(m, &o), behaviour::drop(&o)].concat(),
         drop_storage: storage::drop(&o),
         descriptor: descriptor(m, &o).to_json(),
     }
@@ -255,6 +264,10 @@ fn descriptor(m: &SpecModel, o: &Objects) -> Descriptor {
     let changes = events::changes_fn(o);
     if m.options.feed() {
         functions.push(&changes);
+    }
+    let job_objects = jobs::JobObjects::new(&m.name, &m.api_schema);
+    if m.job.is_some() {
+        functions.extend(job_objects.rpcs.iter().map(|(f, _)| f));
     }
     Descriptor {
         name: m.name.clone(),
@@ -270,8 +283,13 @@ fn descriptor(m: &SpecModel, o: &Objects) -> Descriptor {
             functions: functions.into_iter().map(|f| f.name.plain()).collect(),
         },
         properties: m.properties.clone(),
-        roles: crate::options::Roles { read: m.read_roles.clone(), write: m.write_roles.clone() },
+        roles: crate::options::Roles {
+            read: m.read_roles.clone(),
+            write: m.write_roles.clone(),
+            work: m.job.as_ref().map(|_| m.work_roles.clone()),
+        },
         search: search::descriptor(m),
+        job: m.job.clone(),
     }
 }
 

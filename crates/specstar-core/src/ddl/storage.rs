@@ -30,6 +30,9 @@ pub fn tables(m: &SpecModel, o: &Objects) -> Vec<String> {
     // specstar.new_id() lets the trigger know an id is fresh (no tombstone to look for)
     let mut live = vec!["id uuid NOT NULL DEFAULT specstar.new_id() PRIMARY KEY".to_string()];
     live.extend(m.properties.iter().map(|p| column(p, false)));
+    if let Some(c) = &m.job {
+        live.extend(super::jobs::table_columns(c));
+    }
     live.extend(
         [
             "revision integer NOT NULL",

@@ -14,7 +14,7 @@ BEGIN
       MESSAGE = format('%s_patch: patch is required', {{spec}}),
       HINT = 'Pass an RFC 6902 array such as [{"op": "replace", "path": "/title", "value": "New"}].';
   END IF;
-  SELECT {{doc_t}}, t.revision INTO _doc, _revision FROM {{table}} t WHERE t.id = $1 FOR UPDATE;
+  SELECT {{payload_t}}, t.revision INTO _doc, _revision FROM {{table}} t WHERE t.id = $1 FOR UPDATE;
   IF NOT FOUND THEN
     -- readable but not writable (access rules): 42501; hidden or unknown: PT404
     PERFORM specstar._raise_if_readable({{spec}}, $1, 'patch');
