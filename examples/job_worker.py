@@ -3,7 +3,7 @@
 spec, over plain SQL with psycopg 3 (scripts/deps.sh installs it into .tools/python).
 
   PYTHONPATH=.tools/python python3 examples/job_worker.py --dsn DSN --worker NAME [--batch N]
-      [--lease INTERVAL] [--idle-max S] [--maintain-every S] [--grace S] --job SPEC=COMMAND [--job ...]
+      [--lease INTERVAL] [--idle-max S] [--maintain-every S] [--grace S] [--until-idle] --job SPEC=COMMAND [--job ...]
 
 A job runs as `sh -c COMMAND`, its payload (JSON) on stdin, SPECSTAR_JOB_ID, SPECSTAR_JOB_SPEC,
 SPECSTAR_JOB_ATTEMPT (1 on the first run), SPECSTAR_JOB_MAX_ATTEMPTS and SPECSTAR_WORKER in its
@@ -186,6 +186,8 @@ class Worker:
                     if claimed and claimed == free:
                         self.wait(self.args.idle_max)  # full: until a job ends
                     elif not claimed:
+                        if self.args.until_idle and not self.running:
+                            break  # nothing ready, nothing running: done
                         self.wait(self.idle_timeout() if free else self.args.idle_max)
                 except CONNECTION_LOST:
                     raise
@@ -395,6 +397,7 @@ def main():
     parser.add_argument("--idle-max", type=float, default=5.0, help="longest wait for a NOTIFY, in seconds (default 5)")
     parser.add_argument("--maintain-every", type=float, default=10.0, help="seconds between job_maintain calls (default 10)")
     parser.add_argument("--grace", type=float, default=30.0, help="seconds running commands get after SIGTERM (default 30)")
+    parser.add_argument("--until-idle", action="store_true", help="exit (status 0) once nothing is ready and nothing runs")
     parser.add_argument("--job", action="append", required=True, metavar="SPEC=COMMAND", type=spec_command,
                         help="run the jobs of SPEC with `sh -c COMMAND` (repeatable)")
     args = parser.parse_args()

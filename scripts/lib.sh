@@ -61,4 +61,24 @@ stop_cluster() {
   [ -f "$data/postmaster.pid" ] && as_pg "$PGBIN/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true
 }
 
+# cluster_pids DATADIR: the pids of a cluster's processes (the postmaster and its children
+# run in the data directory)
+cluster_pids() {
+  local p
+  for p in /proc/[0-9]*; do
+    [ "$(readlink "$p/cwd" 2>/dev/null)" = "$1" ] && printf '%s\n' "${p#/proc/}"
+  done
+  return 0
+}
+
+# crash_cluster DATADIR: kill -9 the postmaster and every backend at once, as a crash would;
+# fails when they are not all gone within 10 s
+crash_cluster() {
+  # shellcheck disable=SC2046  # one word per pid
+  as_pg kill -9 $(cluster_pids "$1") 2>/dev/null || true
+  for _ in $(seq 1 100); do [ -z "$(cluster_pids "$1")" ] && break; sleep 0.1; done
+  [ -z "$(cluster_pids "$1")" ] || return 1
+  as_pg rm -f "$1/postmaster.pid"  # stale: every process of the cluster is gone
+}
+
 POSTGREST=${POSTGREST:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.tools/bin/postgrest}

@@ -24,13 +24,6 @@ DATA=$(realpath "$WORK")/data
 export PGHOST=127.0.0.1 PGUSER=postgres PGDATABASE=specstar_feed PGPORT=$(free_port)
 psql=("$PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1)
 
-cluster_pids() {  # the postmaster and its children run in the data directory
-  local p
-  for p in /proc/[0-9]*; do
-    [ "$(readlink "$p/cwd" 2>/dev/null)" = "$DATA" ] && printf '%s\n' "${p#/proc/}"
-  done
-  return 0
-}
 consumer= writers=
 # (the consumer runs in a process group of its own, with its listening psql: kill -9 takes
 # them all, as a crash would)
@@ -40,7 +33,7 @@ cleanup() {
   [ -n "$writers" ] && kill "$writers" 2>/dev/null || true
   stop_cluster "$DATA" || true
   local left
-  left=$(cluster_pids | tr '\n' ' ')
+  left=$(cluster_pids "$DATA" | tr '\n' ' ')
   # shellcheck disable=SC2086  # one word per pid
   [ -n "$left" ] && as_pg kill -9 $left 2>/dev/null || true
   rm -rf "$WORK"
@@ -84,12 +77,8 @@ kill_consumer || true
 start_consumer
 sleep $((half - half / 2))
 # the server dies mid-load: the postmaster and every backend at once
-# shellcheck disable=SC2046  # one word per pid
-as_pg kill -9 $(cluster_pids) 2>/dev/null || true
-for _ in $(seq 1 100); do [ -z "$(cluster_pids)" ] && break; sleep 0.1; done
-[ -z "$(cluster_pids)" ] || fail "the cluster did not go away after kill -9"
+crash_cluster "$DATA" || fail "the cluster did not go away after kill -9"
 wait "$writers" || true   # (they fail with the server)
-as_pg rm -f "$DATA/postmaster.pid"  # stale: every process of the cluster is gone
 start_cluster "$DATA" "$PGPORT"
 write "$half" "$OUT/feed.pgbench-2.log"
 wait "$writers" || { cat "$OUT/feed.pgbench-2.log" >&2; fail "the writers after the crash"; }

@@ -47,13 +47,6 @@ psql=("$PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1)
 sql() { "${psql[@]}" -c "$1"; }
 DSN="host=127.0.0.1 port=$PGPORT user=postgres dbname=specstar_jobs"
 
-cluster_pids() {  # the postmaster and its children run in the data directory
-  local p
-  for p in /proc/[0-9]*; do
-    [ "$(readlink "$p/cwd" 2>/dev/null)" = "$DATA" ] && printf '%s\n' "${p#/proc/}"
-  done
-  return 0
-}
 declare -A worker=()  # name -> pid of the worker, which leads a session of its own
 kill_worker() {  # kill -9 the worker and its commands (each in a process group of its own in its session)
   local pid=${worker[$1]:-} pids
@@ -68,7 +61,7 @@ cleanup() {
   local name left
   for name in "${!worker[@]}"; do kill_worker "$name" || true; done
   stop_cluster "$DATA" || true
-  left=$(cluster_pids | tr '\n' ' ')
+  left=$(cluster_pids "$DATA" | tr '\n' ' ')
   # shellcheck disable=SC2086  # one word per pid
   [ -n "$left" ] && as_pg kill -9 $left 2>/dev/null || true
   rm -rf "$WORK"
@@ -122,11 +115,7 @@ until_true() {  # until_true SECONDS WHAT SQL: until the query says t, or fail
   done
 }
 kill_server() {  # the postmaster and every backend at once
-  # shellcheck disable=SC2046  # one word per pid
-  as_pg kill -9 $(cluster_pids) 2>/dev/null || true
-  for _ in $(seq 1 100); do [ -z "$(cluster_pids)" ] && break; sleep 0.1; done
-  [ -z "$(cluster_pids)" ] || fail "the cluster did not go away after kill -9"
-  as_pg rm -f "$DATA/postmaster.pid"  # stale: every process of the cluster is gone
+  crash_cluster "$DATA" || fail "the cluster did not go away after kill -9"
 }
 
 # For every task job: completed exactly once, done, its result its payload, run at least once,

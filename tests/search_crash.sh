@@ -48,18 +48,10 @@ DATA=$(realpath "$WORK")/data
 PORT=$(free_port)
 export PGPORT=$PORT
 
-# pids of the cluster's processes: the postmaster and its children run in the data directory
-cluster_pids() {
-  local p
-  for p in /proc/[0-9]*; do
-    [ "$(readlink "$p/cwd" 2>/dev/null)" = "$DATA" ] && printf '%s\n' "${p#/proc/}"
-  done
-  return 0
-}
 wait_gone() {  # wait_gone SECONDS [PID]: until no process of the cluster (nor PID, even a zombie) is left
   local i
   for ((i = 0; i < $1 * 10; i++)); do
-    [ -z "$(cluster_pids)" ] && { [ -z "${2:-}" ] || [ ! -e "/proc/$2" ]; } && return 0
+    [ -z "$(cluster_pids "$DATA")" ] && { [ -z "${2:-}" ] || [ ! -e "/proc/$2" ]; } && return 0
     sleep 0.1
   done
   return 1
@@ -69,7 +61,7 @@ cleanup() {
   [ -n "$pgbench_pid" ] && kill "$pgbench_pid" 2>/dev/null || true
   stop_cluster "$DATA"
   local left
-  left=$(cluster_pids | tr '\n' ' ')
+  left=$(cluster_pids "$DATA" | tr '\n' ' ')
   # shellcheck disable=SC2086  # one word per pid
   [ -n "$left" ] && as_pg kill -9 $left 2>/dev/null || true
   wait_gone 10 || true
@@ -110,14 +102,14 @@ for ((i = 1; i <= ITERATIONS; i++)); do
     mode="the postmaster"
     as_pg kill -9 "$postmaster"
   else
-    mode="the postmaster and its $(($(cluster_pids | wc -l) - 1)) children"
+    mode="the postmaster and its $(($(cluster_pids "$DATA" | wc -l) - 1)) children"
     # shellcheck disable=SC2046  # one word per pid
-    as_pg kill -9 "$postmaster" $(cluster_pids | grep -vx "$postmaster")
+    as_pg kill -9 "$postmaster" $(cluster_pids "$DATA" | grep -vx "$postmaster")
   fi
   wait "$pgbench_pid" || true
   pgbench_pid=
   # (the postmaster's pid too: until it is reaped, the new postmaster takes it for a running one)
-  wait_gone 60 "$postmaster" || fail "iteration $i: processes of the killed cluster are still there: $(cluster_pids | tr '\n' ' ') $postmaster"
+  wait_gone 60 "$postmaster" || fail "iteration $i: processes of the killed cluster are still there: $(cluster_pids "$DATA" | tr '\n' ' ') $postmaster"
   # SQL errors (not the lost connections) mean a write failed before the crash
   if grep -q 'ERROR:' "$log"; then
     grep 'ERROR:' "$log" | head -n 5 >&2

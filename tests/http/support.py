@@ -129,7 +129,7 @@ class Server:
         return resp
 
 
-def run_readme_tour(test, server, variable, expected_name):
+def run_readme_tour(test, server, variable, expected_name, replace=None):
     """Runs the README's ```sh block that sets `variable` (its address replaced by the
     server's, with the suite's JWT secret) and compares what it prints with
     tests/readme/expected/<expected_name> (a differing output goes to TEST_OUTPUT). Returns
@@ -140,6 +140,9 @@ def run_readme_tour(test, server, variable, expected_name):
     line = re.search(rf"^{variable}=(http://127\.0\.0\.1:54330)", tour, flags=re.M)
     test.assertIsNotNone(line, f"the tour sets {variable} to the address make up prints")
     script = tour.replace(f"{variable}=http://127.0.0.1:54330", f"{variable}={server.url('')}")
+    for old, new in (replace or {}).items():  # (e.g. the address of make up's database)
+        test.assertIn(old, script)
+        script = script.replace(old, new)
     out = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=ROOT, capture_output=True, text=True,
                          env=dict(os.environ, SPECSTAR_JWT_SECRET=SECRET), timeout=120)
     test.assertEqual(out.returncode, 0, out.stderr)

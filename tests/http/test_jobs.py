@@ -7,7 +7,9 @@ Run by scripts/test.sh (suite "http") as its own process, with its own PostgREST
 import json
 import unittest
 
-from support import Server, psql, token
+import os
+
+from support import DB, Server, psql, run_readme_tour, token
 
 S = Server()
 WRITER = token("web_writer", "alice")
@@ -108,6 +110,15 @@ class Enqueue(unittest.TestCase):
         self.assertNotIn("errors", r.json, r)
         rec = r.json["data"]["insertIntoNotificationCollection"]["records"][0]
         self.assertEqual(psql(f"SELECT status || ' ' || revision FROM api.notification WHERE id = '{rec['id']}'"), "pending 1")
+
+
+class Readme(unittest.TestCase):
+    """The README's jobs tour, run as printed (with this suite's addresses) and compared with
+    tests/readme/expected/jobs.out: enqueue over HTTP, the reference worker runs the job."""
+
+    def test_the_jobs_tour(self):
+        dsn = f"postgresql://postgres@127.0.0.1:{os.environ['PGPORT']}/{DB}"
+        run_readme_tour(self, S, "JOBS", "jobs.out", replace={"DSN=postgresql://postgres@127.0.0.1:54329/specstar": f"DSN={dsn}"})
 
 
 class Work(unittest.TestCase):

@@ -11,6 +11,10 @@ CREATE ROLE regress_sec_mallory NOLOGIN;
 SELECT specstar.register_spec('secnote', '{"type": "object", "properties": {
   "title": {"type": "string", "x-search": true}}}',
   '{"roles": {"read": ["regress_sec_reader"], "write": ["regress_sec_writer"]}}') IS NOT NULL AS registered;
+-- a job spec with every option that generates code (docs/jobs.md)
+SELECT specstar.register_spec('secjob', '{"type": "object", "properties": {"n": {"type": "integer"}}}',
+  '{"job": {"concurrency": 2, "partition_concurrency": 3, "result_schema": {"type": "object"}, "retention": {"done": "1 day"}},
+    "roles": {"read": ["regress_sec_reader"], "write": ["regress_sec_writer"]}}') IS NOT NULL AS registered;
 
 -- every function of the extension, and every function generated for a spec (those go
 -- with the extension: ALTER FUNCTION ... DEPENDS ON EXTENSION)
@@ -29,7 +33,7 @@ SELECT count(*) > 60 AS many_functions, count(*) FILTER (WHERE fn LIKE 'api.secn
 -- sees it (qualified names too)
 -- (other files' specs left aside)
 CREATE TEMP VIEW own_functions AS
-  SELECT * FROM specstar_functions WHERE fn LIKE 'specstar.%' OR fn LIKE '%secnote%';
+  SELECT * FROM specstar_functions WHERE fn LIKE 'specstar.%' OR fn LIKE '%secnote%' OR fn LIKE '%secjob%';
 SELECT fn, lanname FROM own_functions
  WHERE lanname IN ('sql', 'plpgsql') AND NOT coalesce('search_path=pg_catalog, pg_temp' = ANY (proconfig), false)
  ORDER BY fn;
@@ -104,6 +108,25 @@ SELECT title, rank, revision FROM api.secnote_at('00000000-0000-0000-0000-000000
 RESET ROLE;
 DROP FUNCTION public.sec_up(jsonb[]);
 
+-- jobs: the work roles (here the writers) claim; readers may read the stats; anyone else
+-- nothing, neither through specstar.job_<verb> nor the spec's own functions
+SET ROLE regress_sec_writer;
+INSERT INTO api.secjob (n) VALUES (1);
+SELECT count(*) AS claimed FROM specstar.job_claim('secjob', 'w', 1);
+SET ROLE regress_sec_reader;
+SELECT * FROM specstar.job_claim('secjob', 'r', 1);
+\echo :LAST_ERROR_SQLSTATE
+SELECT specstar.job_stats('secjob') ->> 'running' AS running;
+SET ROLE regress_sec_mallory;
+SELECT specstar.job_stats('secjob');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM specstar_data.secjob__claim('m', 1, NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM specstar_data.secjob__expire('00000000-0000-0000-0000-000000000000');
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+
 SELECT specstar.drop_spec('secnote', drop_data => true);
+SELECT specstar.drop_spec('secjob', drop_data => true);
 DROP OWNED BY regress_sec_reader, regress_sec_writer, regress_sec_mallory;
 DROP ROLE regress_sec_reader, regress_sec_writer, regress_sec_mallory;
