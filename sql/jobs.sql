@@ -53,6 +53,18 @@ BEGIN
 END
 $$;
 
+-- An enqueue whose idempotency_key names a job with another payload (the WHERE of the job
+-- view's insert rule, crates/specstar-core/src/ddl/jobs.rs): PT409.
+CREATE FUNCTION specstar._job_key_conflict(spec text, key text, id uuid) RETURNS boolean
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  RAISE EXCEPTION USING ERRCODE = 'PT409',
+    MESSAGE = format('%s: idempotency_key %s names job %s, which was enqueued with another payload', spec, key, id),
+    DETAIL = jsonb_build_object('idempotency_key', key, 'id', id)::text,
+    HINT = 'The same key with the same payload returns the existing job; a different job needs a key of its own.';
+END
+$$;
+
 -- The arguments every claim and heartbeat checks (22023, naming the argument).
 CREATE FUNCTION specstar._job_check_claim(spec text, worker text, n integer, lease interval) RETURNS void
 LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
@@ -111,107 +123,33 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION specstar.job_claim(spec text, worker text, n integer DEFAULT 1, lease interval DEFAULT NULL)
-RETURNS SETOF specstar.claimed_job LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+-- specstar.job_<verb>(spec, ...): one static call per job spec (cached plans, no SQL built
+-- at run time), and for other names the call built at run time, whose specstar._job_fn says
+-- PT404 or 22023. Written by Rust (specstar_core::ddl::jobs::dispatch), at CREATE EXTENSION
+-- and again by _job_dispatch() whenever a job spec is registered or dropped. (After a
+-- pg_restore they start without static calls, and work the same, until the next
+-- registration rewrites them.)
+CREATE FUNCTION specstar._job_dispatch() RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  v_sql text;
 BEGIN
-  RETURN QUERY EXECUTE format('SELECT * FROM %s($1, $2, $3)', specstar._job_fn(spec, 'claim')) USING worker, n, lease;
+  FOREACH v_sql IN ARRAY specstar._job_dispatch_sql(ARRAY(
+    SELECT s.name FROM specstar.spec s JOIN specstar.spec_versions v ON v.vid = s.current_vid
+     WHERE v.descriptor ? 'job' ORDER BY s.name)) LOOP
+    EXECUTE v_sql;
+  END LOOP;
 END
 $$;
+SELECT specstar._job_dispatch();
+
 COMMENT ON FUNCTION specstar.job_claim(text, text, integer, interval) IS 'Claims up to n ready jobs of a job spec for worker, leased for lease (default: the spec''s); skips jobs other transactions hold.';
-
-CREATE FUNCTION specstar.job_heartbeat(spec text, id uuid, worker text, lease interval DEFAULT NULL)
-RETURNS timestamptz LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-  v timestamptz;
-BEGIN
-  EXECUTE format('SELECT %s($1, $2, $3)', specstar._job_fn(spec, 'heartbeat')) INTO v USING id, worker, lease;
-  RETURN v;
-END
-$$;
 COMMENT ON FUNCTION specstar.job_heartbeat(text, uuid, text, interval) IS 'Extends the lease of a job the worker holds (no revision); PT409 when it no longer holds it.';
-
-CREATE FUNCTION specstar.job_complete(spec text, id uuid, worker text, result jsonb DEFAULT NULL)
-RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-  v jsonb;
-BEGIN
-  EXECUTE format('SELECT to_jsonb(r) FROM %s($1, $2, $3) r', specstar._job_fn(spec, 'complete')) INTO v USING id, worker, result;
-  RETURN v;
-END
-$$;
 COMMENT ON FUNCTION specstar.job_complete(text, uuid, text, jsonb) IS 'Marks a job the worker holds done with its result; a periodic job is scheduled again.';
-
-CREATE FUNCTION specstar.job_complete_batch(spec text, ids uuid[], worker text, results jsonb[] DEFAULT NULL)
-RETURNS SETOF uuid LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-  RETURN QUERY EXECUTE format('SELECT * FROM %s($1, $2, $3)', specstar._job_fn(spec, 'complete_batch')) USING ids, worker, results;
-END
-$$;
 COMMENT ON FUNCTION specstar.job_complete_batch(text, uuid[], text, jsonb[]) IS 'job_complete for each id the worker holds; returns the ids completed.';
-
-CREATE FUNCTION specstar.job_fail(spec text, id uuid, worker text, error text, retry boolean DEFAULT true, retry_at timestamptz DEFAULT NULL)
-RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-  v jsonb;
-BEGIN
-  EXECUTE format('SELECT to_jsonb(r) FROM %s($1, $2, $3, $4, $5) r', specstar._job_fn(spec, 'fail')) INTO v
-    USING id, worker, error, retry, retry_at;
-  RETURN v;
-END
-$$;
 COMMENT ON FUNCTION specstar.job_fail(text, uuid, text, text, boolean, timestamptz) IS 'Records a failed attempt: pending again after the backoff (or at retry_at) while attempts remain and retry is true, else failed.';
-
-CREATE FUNCTION specstar.job_snooze(spec text, id uuid, worker text, run_at timestamptz)
-RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-  v jsonb;
-BEGIN
-  EXECUTE format('SELECT to_jsonb(r) FROM %s($1, $2, $3) r', specstar._job_fn(spec, 'snooze')) INTO v USING id, worker, run_at;
-  RETURN v;
-END
-$$;
 COMMENT ON FUNCTION specstar.job_snooze(text, uuid, text, timestamptz) IS 'Puts a job the worker holds back to pending at run_at without using up the attempt.';
-
-CREATE FUNCTION specstar.job_cancel(spec text, id uuid)
-RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-  v jsonb;
-BEGIN
-  EXECUTE format('SELECT to_jsonb(r) FROM %s($1) r', specstar._job_fn(spec, 'cancel')) INTO v USING id;
-  RETURN v;
-END
-$$;
 COMMENT ON FUNCTION specstar.job_cancel(text, uuid) IS 'Cancels a pending or running job (its worker gets PT409 on its next call).';
-
-CREATE FUNCTION specstar.job_rerun(spec text, id uuid, run_at timestamptz DEFAULT now())
-RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-  v jsonb;
-BEGIN
-  EXECUTE format('SELECT to_jsonb(r) FROM %s($1, $2) r', specstar._job_fn(spec, 'rerun')) INTO v USING id, run_at;
-  RETURN v;
-END
-$$;
 COMMENT ON FUNCTION specstar.job_rerun(text, uuid, timestamptz) IS 'Runs a done, failed or cancelled job again from run_at (attempts start at 0).';
-
-CREATE FUNCTION specstar.job_maintain(spec text)
-RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-  v jsonb;
-BEGIN
-  EXECUTE format('SELECT %s()', specstar._job_fn(spec, 'maintain')) INTO v;
-  RETURN v;
-END
-$$;
 COMMENT ON FUNCTION specstar.job_maintain(text) IS 'Expires leases nobody took over and purges finished jobs past the retention: {"expired", "failed", "purged"}.';
-
-CREATE FUNCTION specstar.job_stats(spec text)
-RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-  v jsonb;
-BEGIN
-  EXECUTE format('SELECT %s()', specstar._job_fn(spec, 'stats')) INTO v;
-  RETURN v;
-END
-$$;
 COMMENT ON FUNCTION specstar.job_stats(text) IS 'Counts of a job spec''s jobs by status, ready jobs, the oldest ready and the next run_at.';

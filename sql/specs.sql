@@ -138,6 +138,7 @@ CREATE FUNCTION specstar.register_spec(name text, schema jsonb, options jsonb DE
 LANGUAGE plpgsql AS $$
 DECLARE
   v_migrate pg_catalog.regprocedure;
+  v_descriptor pg_catalog.jsonb;
 BEGIN
   IF pg_catalog.jsonb_typeof(register_spec.options) OPERATOR(pg_catalog.=) 'object'
      AND pg_catalog.jsonb_typeof(pg_catalog.jsonb_extract_path(register_spec.options, 'migrate')) OPERATOR(pg_catalog.=) 'string' THEN
@@ -147,7 +148,11 @@ BEGIN
       v_migrate := NULL;
     END;
   END IF;
-  RETURN specstar._register_spec(register_spec.name, register_spec.schema, register_spec.options, v_migrate);
+  v_descriptor := specstar._register_spec(register_spec.name, register_spec.schema, register_spec.options, v_migrate);
+  IF v_descriptor OPERATOR(pg_catalog.?) 'job' THEN
+    PERFORM specstar._job_dispatch();  -- specstar.job_<verb> call the job spec's functions statically
+  END IF;
+  RETURN v_descriptor;
 END
 $$;
 -- The same, for a schema given as text (a literal, a psql variable, a file's contents): jsonb
@@ -483,6 +488,7 @@ CREATE FUNCTION specstar.drop_spec(name text, drop_data boolean DEFAULT false) R
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   v_spec specstar.spec;
+  v_job boolean;
   v_refs text;
   v_live bigint;
   v_history bigint;
@@ -508,6 +514,7 @@ BEGIN
         HINT = format('SELECT specstar.drop_spec(%L, drop_data => true) deletes them with the spec.', v_spec.name);
     END IF;
   END IF;
+  SELECT v.descriptor ? 'job' INTO v_job FROM specstar.spec_versions v WHERE v.vid = v_spec.current_vid;
   PERFORM specstar._execute(to_jsonb(v.drop_statements)) FROM specstar.spec_versions v WHERE v.vid = v_spec.current_vid;
   PERFORM specstar._search_forget(v_spec.name);
   PERFORM specstar._feed_forget(v_spec.name, NULL, NULL);
@@ -518,6 +525,9 @@ BEGIN
     EXECUTE format('DROP FUNCTION IF EXISTS %I.graphql(text, jsonb, text, jsonb), %I.graphql_sdl(), %I.admin(), %I.admin_specs()',
       v_spec.api_schema, v_spec.api_schema, v_spec.api_schema, v_spec.api_schema);
     EXECUTE format('DROP DOMAIN IF EXISTS %I.%I', v_spec.api_schema, 'text/html');
+  END IF;
+  IF v_job THEN
+    PERFORM specstar._job_dispatch();
   END IF;
   PERFORM specstar._notify_pgrst();
 END

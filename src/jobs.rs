@@ -66,7 +66,7 @@ fn result_validator(vid: i64, schema_key: i64) -> Result<Option<Rc<DocValidator>
 /// `specstar._job_result_errors(vid, schema_key, result)`: NULL when `result` satisfies the
 /// spec version's `result_schema` (or it has none), else the errors as `[{path, keyword,
 /// message}]`. `schema_key` names the schema the caller expects (see sql/jobs.sql).
-#[pg_extern(name = "_job_result_errors", stable, parallel_safe)]
+#[pg_extern(name = "_job_result_errors", stable, parallel_restricted)]
 fn job_result_errors(vid: i64, schema_key: i64, result: Option<Json>) -> Option<JsonB> {
     let value = match result {
         None => serde_json::Value::Null,
@@ -95,4 +95,11 @@ pub extern "C" fn pg_finfo_specstar_payload() -> &'static pg_sys::Pg_finfo_recor
 #[no_mangle]
 pub unsafe extern "C-unwind" fn specstar_payload(fcinfo: pg_sys::FunctionCallInfo) -> Datum {
     unsafe { pg_sys::panic::pgrx_extern_c_guard(|| crate::jsonb_build::doc_of_row(fcinfo, false)) }
+}
+
+/// `specstar._job_dispatch_sql(specs)`: the statements that (re)write `specstar.job_<verb>`
+/// with a static call per job spec (specstar_core::ddl::jobs::dispatch).
+#[pg_extern(name = "_job_dispatch_sql", immutable, strict, parallel_safe)]
+fn job_dispatch_sql(specs: Vec<String>) -> Vec<String> {
+    specstar_core::ddl::jobs::dispatch(&specs)
 }

@@ -52,13 +52,14 @@ LANGUAGE c AS 'MODULE_PATHNAME', 'specstar_revision_trigger';
 REVOKE ALL ON FUNCTION specstar._revision_trigger() FROM PUBLIC;
 
 -- The document of a row of a spec's table (src/jsonb_build.rs): one definition for the
--- trigger, the views and the RPC functions.
+-- trigger, the views and the RPC functions. PARALLEL RESTRICTED, as every function here that
+-- may read the catalog on its first call in a backend: a parallel worker cannot.
 CREATE FUNCTION specstar._doc(resource record, vid bigint) RETURNS jsonb
-LANGUAGE c STABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'specstar_doc';
+LANGUAGE c STABLE STRICT PARALLEL RESTRICTED AS 'MODULE_PATHNAME', 'specstar_doc';
 
 -- The payload of a job row: its document without the job columns (src/jobs.rs).
 CREATE FUNCTION specstar._payload(resource record, vid bigint) RETURNS jsonb
-LANGUAGE c STABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'specstar_payload';
+LANGUAGE c STABLE STRICT PARALLEL RESTRICTED AS 'MODULE_PATHNAME', 'specstar_payload';
 "#,
     name = "revision_trigger",
     requires = ["catalog"]
@@ -71,7 +72,7 @@ extension_sql_file!(
 extension_sql_file!("../sql/graphql.sql", name = "graphql", requires = ["helpers", graphql_plan, graphql_sdl]);
 extension_sql_file!("../sql/admin.sql", name = "admin", requires = ["helpers", admin_page, admin_headers, admin_specs]);
 extension_sql_file!("../sql/events.sql", name = "events", requires = ["helpers", changes, feed_now, feed_arm, feed_unnote]);
-extension_sql_file!("../sql/jobs.sql", name = "jobs", requires = ["helpers", "revision_trigger", cron_next_sql, job_result_errors]);
+extension_sql_file!("../sql/jobs.sql", name = "jobs", requires = ["helpers", "revision_trigger", cron_next_sql, job_result_errors, job_dispatch_sql]);
 extension_sql_file!("../sql/specs.sql", name = "specs", requires = ["helpers", "search", "graphql", "admin", "events", "jobs"]);
 extension_sql_file!("../sql/grants.sql", name = "grants", finalize);
 
@@ -99,7 +100,7 @@ fn too_deep_errors(e: &specstar_core::json::TooDeep) -> JsonB {
 
 /// Validate a document against spec version `vid`: NULL when valid, else a JSON array of
 /// `{path, keyword, message}`. The compiled schema is cached for the backend's lifetime.
-#[pg_extern(name = "_validate", stable, strict, parallel_safe)]
+#[pg_extern(name = "_validate", stable, strict, parallel_restricted)]
 fn validate(vid: i64, doc: Json) -> Option<JsonB> {
     match doc.0 {
         Ok(doc) => validator_cache::validate(vid, &doc, false).map(JsonB),
@@ -109,7 +110,7 @@ fn validate(vid: i64, doc: Json) -> Option<JsonB> {
 
 /// Validate a draft against spec version `vid`: types and formats, not the top-level
 /// `required` (publishing checks the whole spec). NULL when valid, else the errors.
-#[pg_extern(name = "_validate_draft", stable, strict, parallel_safe)]
+#[pg_extern(name = "_validate_draft", stable, strict, parallel_restricted)]
 fn validate_draft(vid: i64, doc: Json) -> Option<JsonB> {
     match doc.0 {
         Ok(doc) => validator_cache::validate(vid, &doc, true).map(JsonB),

@@ -100,6 +100,19 @@ fn new_id() -> pgrx::Uuid {
     pgrx::Uuid::from_bytes(bytes)
 }
 
+/// A time-ordered (version 7) uuid: the default id of a job spec (its enqueue order is its
+/// index order). The random bits come from gen_random_uuid.
+#[pg_extern(volatile, parallel_safe)]
+fn new_job_id() -> pgrx::Uuid {
+    let mut bytes = random_uuid();
+    let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+    bytes[..6].copy_from_slice(&ms.to_be_bytes()[2..]);
+    bytes[6] = 0x70 | (bytes[6] & 0x0f); // version 7
+    bytes[8] = 0x80 | (bytes[8] & 0x3f); // RFC 4122 variant
+    LAST_NEW_ID.with(|c| c.set(Some(bytes)));
+    pgrx::Uuid::from_bytes(bytes)
+}
+
 /// An id for a row inserted with an explicit NULL id.
 pub fn new_id_for_trigger() -> pgrx::Uuid {
     pgrx::Uuid::from_bytes(random_uuid())

@@ -214,7 +214,7 @@ fn graphql_plan(
 }
 
 /// The SDL of `api_schema` as the current role sees it.
-#[pg_extern(name = "_graphql_sdl", stable, parallel_safe)]
+#[pg_extern(name = "_graphql_sdl", stable, parallel_restricted)]
 fn graphql_sdl(api_schema: &str) -> String {
     schema(api_schema).sdl.clone()
 }

@@ -261,6 +261,23 @@ SELECT specstar.job_maintain('old');
 SELECT id, status FROM api.old ORDER BY id;
 SELECT count(*) AS history_left FROM api.old_revision WHERE id = '00000000-0000-0000-0000-0000000000c1';
 
+-- documents read in a parallel query: the functions that may load a spec's definition on
+-- their first call in a backend are PARALLEL RESTRICTED (a parallel worker could not, and
+-- failed with a Rust backtrace)
+SET force_parallel_mode = on;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET parallel_leader_participation = off;
+SELECT count(*) AS done_revisions FROM api.mail_revision WHERE data ->> 'status' = 'done';
+SELECT count(*) AS documents FROM specstar_data.mail t, specstar.spec s
+ WHERE s.name = 'mail' AND specstar._doc(t.*, s.current_vid) ? 'status' AND specstar._validate(s.current_vid, specstar._payload(t.*, s.current_vid)) IS NULL;
+RESET force_parallel_mode;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET parallel_leader_participation;
+
 SELECT specstar.drop_spec('mail', drop_data => true);
 SELECT specstar.drop_spec('tick', drop_data => true);
 SELECT specstar.drop_spec('old', drop_data => true);

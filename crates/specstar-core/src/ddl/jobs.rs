@@ -28,7 +28,6 @@ pub struct JobObjects {
     pub maintain: Function,
     pub stats: Function,
     pub not_held: Function,
-    pub enqueue: Function,
     pub rpcs: Vec<(Function, &'static str)>,
 }
 
@@ -50,7 +49,6 @@ impl JobObjects {
             maintain: data("maintain", ""),
             stats: data("stats", ""),
             not_held: data("not_held", "uuid, text, text"),
-            enqueue: data("enqueue", ""),
             rpcs: vec![
                 (rpc("claim", "text, integer, interval"), "claim"),
                 (rpc("heartbeat", "uuid, text, interval"), "heartbeat"),
@@ -97,10 +95,15 @@ impl JobObjects {
             &self.rerun,
             &self.maintain,
             &self.stats,
-            &self.enqueue,
         ]
     }
 }
+
+/// The settings of every job function besides the pinned search_path: generic plans without JIT.
+/// (Custom plans would be planned again on every call — the planner prefers them because a
+/// generic plan costs a `LIMIT $n` as a tenth of the table — and a generic plan that looks
+/// that expensive would be JIT-compiled on every call.)
+const SETTINGS: &str = "SET plan_cache_mode = force_generic_plan SET jit = off";
 
 /// A stable 32-bit key for advisory locks of a spec's `what` (FNV-1a: the same in every build).
 fn lock_key(spec: &str, what: &str) -> i32 {
@@ -154,12 +157,15 @@ pub fn storage(m: &SpecModel, o: &Objects) -> Vec<String> {
     vec![
         // the floor's settings (docs/jobs.md): claimed jobs leave dead index entries at the
         // head of the pending index until vacuum removes them
+        // (and statistics less often: a queue's rows change all the time, its claims use
+        // generic plans, and analyzing a job table's many columns is not free)
         format!(
             "ALTER TABLE {t} SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 20000, \
-             autovacuum_vacuum_cost_delay = 0, autovacuum_analyze_scale_factor = 0.05)"
+             autovacuum_vacuum_cost_delay = 0, autovacuum_analyze_scale_factor = 0.5)"
         ),
         format!("ALTER TABLE {t} ADD CONSTRAINT {} CHECK (status IN ({statuses}))", name("status_check")),
-        format!("ALTER TABLE {t} ADD CONSTRAINT {} UNIQUE (idempotency_key)", name("idempotency_key")),
+        // (partial: jobs without a key, most of them, cost no index entry on every transition)
+        format!("CREATE UNIQUE INDEX {} ON {t} (idempotency_key) WHERE idempotency_key IS NOT NULL", name("idempotency_key")),
         format!("CREATE INDEX {} ON {t} (priority, run_at, _seq) WHERE status = 'pending'", name("pending_idx")),
         format!("CREATE INDEX {} ON {t} (lease_until) WHERE status = 'running'", name("running_idx")),
         format!("CREATE INDEX {} ON {t} (partition_key) WHERE status = 'running' AND partition_key IS NOT NULL", name("partition_idx")),
@@ -259,11 +265,9 @@ pub fn create(m: &SpecModel, o: &Objects, vid: i64, live_row: &str) -> Vec<Strin
         ("fn_maintain", j.maintain.name.to_string()),
         ("fn_stats", j.stats.name.to_string()),
         ("fn_not_held", j.not_held.name.to_string()),
-        ("fn_enqueue", j.enqueue.name.to_string()),
         ("table", o.table.to_string()),
         ("view", o.view.to_string()),
         ("partition_lock", lock_key(&m.name, "partition").to_string()),
-        ("key_lock", lock_key(&m.name, "idempotency_key").to_string()),
     ];
     let mut vars: Vec<(&str, &str)> = names.iter().map(|(k, v)| (*k, v.as_str())).collect();
     vars.extend([
@@ -282,10 +286,11 @@ pub fn create(m: &SpecModel, o: &Objects, vid: i64, live_row: &str) -> Vec<Strin
         ("payload_t", payload_t.as_str()),
         ("backoff", backoff.as_str()),
         ("live_row", live_row),
+        ("settings", SETTINGS),
     ]);
     let mut out = Vec::new();
     // defaults on the view: an INSTEAD OF trigger sees the view's defaults, not the table's
-    out.push(format!("ALTER VIEW {} ALTER COLUMN id SET DEFAULT specstar.new_id()", o.view));
+    out.push(format!("ALTER VIEW {} ALTER COLUMN id SET DEFAULT specstar.new_job_id()", o.view));
     for (col, d) in [("status", "'pending'"), ("priority", "0"), ("attempts", "0"), ("runs", "0")] {
         out.push(format!("ALTER VIEW {} ALTER COLUMN {} SET DEFAULT {d}", o.view, ident(col)));
     }
@@ -300,10 +305,25 @@ pub fn create(m: &SpecModel, o: &Objects, vid: i64, live_row: &str) -> Vec<Strin
     for statement in include_str!("templates/jobs.sql").split("\n;;\n") {
         out.push(render(statement.trim_end(), &vars));
     }
+    // Enqueue: a rule makes an INSERT on the view one INSERT into the table (set-based: a
+    // multi-row INSERT is one statement). A job whose idempotency_key names an existing job
+    // meets it through ON CONFLICT: the same payload updates nothing (no revision) and
+    // RETURNING gives the existing job; another payload is PT409. (Rules keep RETURNING and
+    // work inside WITH, as PostgREST writes; ON CONFLICT on the view itself is refused.)
+    let payload_cols = m.properties.iter().map(|p| ident(&p.name)).collect::<Vec<_>>();
+    let row = |alias: &str| format!("ROW({})", payload_cols.iter().map(|c| format!("{alias}.{c}")).collect::<Vec<_>>().join(", "));
     out.push(format!(
-        "CREATE TRIGGER specstar_enqueue INSTEAD OF INSERT ON {} FOR EACH ROW EXECUTE FUNCTION {}",
-        o.view,
-        j.enqueue.signature()
+        "CREATE RULE specstar_enqueue AS ON INSERT TO {view} DO INSTEAD
+           INSERT INTO {table} AS t (id, revision, {insert_cols})
+           VALUES (NEW.id, NEW.revision, {insert_values})
+           ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO UPDATE SET idempotency_key = excluded.idempotency_key
+             WHERE CASE WHEN {old} IS NOT DISTINCT FROM {new} THEN true
+                        ELSE specstar._job_key_conflict({spec}, t.idempotency_key, t.id) END
+           RETURNING {live_row}",
+        view = o.view,
+        table = o.table,
+        old = row("t"),
+        new = row("excluded"),
     ));
     for f in j.internal() {
         out.push(f.depends_on_extension());
@@ -327,7 +347,7 @@ pub fn create(m: &SpecModel, o: &Objects, vid: i64, live_row: &str) -> Vec<Strin
     ];
     for ((f, verb), (params, returns, body)) in j.rpcs.iter().zip(rpc_defs) {
         out.push(format!(
-            "CREATE FUNCTION {}({params}) RETURNS {returns} LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $specstar$\nDECLARE\n  _ids uuid[];\nBEGIN\n  {body}\nEND\n$specstar$",
+            "CREATE FUNCTION {}({params}) RETURNS {returns} LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp {SETTINGS} AS $specstar$\nDECLARE\n  _ids uuid[];\nBEGIN\n  {body}\nEND\n$specstar$",
             f.name
         ));
         out.push(f.depends_on_extension());
@@ -367,6 +387,8 @@ fn grants(m: &SpecModel, o: &Objects, j: &JobObjects) -> Vec<String> {
     }
     for role in super::dedup(m.write_roles.iter()) {
         let r = ident(role);
+        // (what an enqueue calls with the writer's rights)
+        out.push(format!("GRANT EXECUTE ON FUNCTION specstar.new_job_id(), specstar._job_key_conflict(text, text, uuid) TO {r}"));
         for f in [&j.cancel, &j.rerun, &j.stats] {
             out.push(f.grant_execute(role));
         }
@@ -405,7 +427,7 @@ pub fn drop(m: &SpecModel, o: &Objects) -> Vec<String> {
     }
     let j = JobObjects::new(&m.name, &m.api_schema);
     let mut out: Vec<String> = j.rpcs.iter().map(|(f, _)| f.drop()).collect();
-    out.push(format!("DROP TRIGGER specstar_enqueue ON {}", o.view));
+    out.push(format!("DROP RULE specstar_enqueue ON {}", o.view));
     out.extend(j.internal().into_iter().rev().map(|f| f.drop()));
     out
 }
@@ -462,6 +484,22 @@ mod tests {
     }
 
     #[test]
+    fn dispatch_calls_each_job_spec_statically() {
+        let none = dispatch(&[]);
+        assert_eq!(none.len(), 10);
+        assert!(none[0].contains("BEGIN\n  RETURN QUERY EXECUTE format('SELECT * FROM %s($1, $2, $3)', specstar._job_fn(spec, 'claim')) USING worker, n, lease;\nEND"), "{}", none[0]);
+        assert!(!none.iter().any(|f| f.contains("CASE")));
+        let two = dispatch(&["a".to_string(), "it's".to_string()]);
+        assert!(two[0].contains("WHEN 'a' THEN\n      RETURN QUERY SELECT * FROM \"specstar_data\".\"a__claim\"(worker, n, lease);"), "{}", two[0]);
+        assert!(two[0].contains("WHEN 'it''s' THEN\n      RETURN QUERY SELECT * FROM \"specstar_data\".\"it's__claim\"(worker, n, lease);"), "{}", two[0]);
+        assert!(two[2].contains("RETURN (SELECT to_jsonb(r) FROM \"specstar_data\".\"a__complete\"(id, worker, result) r);"), "{}", two[2]);
+        assert!(two[9].contains("RETURN \"specstar_data\".\"a__stats\"();"), "{}", two[9]);
+        for f in &two {
+            assert!(f.contains("SET search_path = pg_catalog, pg_temp"), "{f}");
+        }
+    }
+
+    #[test]
     fn defaults_make_no_limits() {
         let m = model(json!({}));
         let ddl = super::super::generate(&m, 9, &[]);
@@ -471,4 +509,67 @@ mod tests {
         assert!(all.contains("make_interval(secs => least(10 * power(2::float8, least(t.attempts - 1, 62)), 3600) * (1 + random() * 0.1))"));
         assert_ne!(lock_key("email", "spec"), lock_key("email", "partition"));
     }
+}
+
+/// The generic job functions `specstar.job_<verb>(spec, ...)`, with a static call of each
+/// job spec's own function (a cached plan; `specstar._job_dispatch()` writes them again
+/// whenever the job specs change) and, for any other spec name, the same call built at run
+/// time (`specstar._job_fn` raises PT404 or 22023 for what is no job spec). One definition for
+/// CREATE EXTENSION and every registration.
+pub fn dispatch(specs: &[String]) -> Vec<String> {
+    // verb, parameters (with defaults), return type, call arguments, how a row comes back
+    let verbs: [(&str, &str, &str, &str, &str); 10] = [
+        ("claim", "spec text, worker text, n integer DEFAULT 1, lease interval DEFAULT NULL", "SETOF specstar.claimed_job", "worker, n, lease", "set"),
+        ("heartbeat", "spec text, id uuid, worker text, lease interval DEFAULT NULL", "timestamptz", "id, worker, lease", "scalar"),
+        ("complete", "spec text, id uuid, worker text, result jsonb DEFAULT NULL", "jsonb", "id, worker, result", "row"),
+        ("complete_batch", "spec text, ids uuid[], worker text, results jsonb[] DEFAULT NULL", "SETOF uuid", "ids, worker, results", "set"),
+        ("fail", "spec text, id uuid, worker text, error text, retry boolean DEFAULT true, retry_at timestamptz DEFAULT NULL", "jsonb", "id, worker, error, retry, retry_at", "row"),
+        ("snooze", "spec text, id uuid, worker text, run_at timestamptz", "jsonb", "id, worker, run_at", "row"),
+        ("cancel", "spec text, id uuid", "jsonb", "id", "row"),
+        ("rerun", "spec text, id uuid, run_at timestamptz DEFAULT now()", "jsonb", "id, run_at", "row"),
+        ("maintain", "spec text", "jsonb", "", "scalar"),
+        ("stats", "spec text", "jsonb", "", "scalar"),
+    ];
+    verbs
+        .iter()
+        .map(|(verb, params, returns, args, kind)| {
+            let n = if args.is_empty() { 0 } else { args.split(", ").count() };
+            let placeholders = (1..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+            let using = if args.is_empty() { String::new() } else { format!(" USING {args}") };
+            let (static_call, dynamic_call) = match *kind {
+                "set" => (
+                    (|f: &str, args: &str| format!("RETURN QUERY SELECT * FROM {f}({args});")) as fn(&str, &str) -> String,
+                    format!("RETURN QUERY EXECUTE format('SELECT * FROM %s({placeholders})', specstar._job_fn(spec, '{verb}')){using};"),
+                ),
+                "row" => (
+                    (|f: &str, args: &str| format!("RETURN (SELECT to_jsonb(r) FROM {f}({args}) r);")) as fn(&str, &str) -> String,
+                    format!("EXECUTE format('SELECT to_jsonb(r) FROM %s({placeholders}) r', specstar._job_fn(spec, '{verb}')) INTO v{using};\n    RETURN v;"),
+                ),
+                _ => (
+                    (|f: &str, args: &str| format!("RETURN {f}({args});")) as fn(&str, &str) -> String,
+                    format!("EXECUTE format('SELECT %s({placeholders})', specstar._job_fn(spec, '{verb}')) INTO v{using};\n    RETURN v;"),
+                ),
+            };
+            let branches: String = specs
+                .iter()
+                .map(|s| {
+                    let f = QualifiedName::new(DATA_SCHEMA, &format!("{s}__{verb}"));
+                    format!("    WHEN {} THEN\n      {}\n", literal(s), static_call(&f.to_string(), args))
+                })
+                .collect();
+            let v_type = if *returns == "timestamptz" { "timestamptz" } else { "jsonb" };
+            // (PL/pgSQL's CASE needs a WHEN: without job specs, only the call built at run time)
+            let body = if specs.is_empty() {
+                format!("  {}", dynamic_call.replace("\n    ", "\n  "))
+            } else {
+                format!("  CASE spec\n{branches}    ELSE\n      {dynamic_call}\n  END CASE;")
+            };
+            format!(
+                "CREATE OR REPLACE FUNCTION specstar.job_{verb}({params}) RETURNS {returns}\n\
+                 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $specstar$\n\
+                 -- (generated by specstar._job_dispatch(): a static call per job spec, rebuilt whenever they change)\n\
+                 DECLARE\n  v {v_type};\nBEGIN\n{body}\nEND\n$specstar$"
+            )
+        })
+        .collect()
 }

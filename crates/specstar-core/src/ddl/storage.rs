@@ -28,7 +28,10 @@ pub fn column(p: &Property, draft: bool) -> String {
 pub fn tables(m: &SpecModel, o: &Objects) -> Vec<String> {
     let spec_lit = literal(&m.name);
     // specstar.new_id() lets the trigger know an id is fresh (no tombstone to look for)
-    let mut live = vec!["id uuid NOT NULL DEFAULT specstar.new_id() PRIMARY KEY".to_string()];
+    // (job specs: time-ordered ids, so that enqueues append to the primary key's index and the
+    // history of jobs claimed in enqueue order stays together)
+    let new_id = if m.job.is_some() { "specstar.new_job_id()" } else { "specstar.new_id()" };
+    let mut live = vec![format!("id uuid NOT NULL DEFAULT {new_id} PRIMARY KEY")];
     live.extend(m.properties.iter().map(|p| column(p, false)));
     if let Some(c) = &m.job {
         live.extend(super::jobs::table_columns(c));

@@ -1,5 +1,5 @@
 CREATE FUNCTION {{fn_expire}}(id uuid) RETURNS text
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $specstar$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp {{settings}} AS $specstar$
 -- Ends an attempt whose lease ran out (op expire): the attempt counts, the job is ready
 -- again at once, or failed for good after its last attempt. Returns the new status (NULL:
 -- the lease had not expired, or the job is not running).
@@ -18,59 +18,75 @@ END
 $specstar$
 ;;
 CREATE FUNCTION {{fn_claim}}(worker text, n integer, lease interval)
-RETURNS SETOF specstar.claimed_job LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $specstar$
+RETURNS SETOF specstar.claimed_job LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp {{settings}} AS $specstar$
 -- Claims up to n ready jobs (docs/jobs.md): first takes over leases that ran out (op
 -- expire), then claims pending jobs whose run_at has come, in priority, run_at and enqueue
 -- order, skipping rows other transactions hold (SKIP LOCKED), within the partition and
 -- spec-wide limits, which are counted under a lock after it is taken (a fresh snapshot per
--- statement: workers run in READ COMMITTED).
+-- statement: workers run in READ COMMITTED). Jobs without a partition are claimed by the
+-- statement that finds them; those of partitions are counted first.
 DECLARE
   _lease interval := coalesce($3, {{lease}});
   _n integer := $2;
+  _jobs specstar.claimed_job[];
+  _job specstar.claimed_job;
   _ids uuid[];
   _keys text[];
-  _keep uuid[];
+  _keep uuid[] := '{}';
   _key text;
   _running bigint;
 BEGIN
-  PERFORM specstar._job_check_claim({{spec}}, $1, $2, _lease);
+  IF $1 IS NULL OR $1 = '' OR length($1) > 200 OR $2 IS NULL OR $2 < 1 OR $2 > 10000
+     OR _lease IS NULL OR _lease < interval '1 second' OR _lease > interval '7 days' THEN
+    PERFORM specstar._job_check_claim({{spec}}, $1, $2, _lease);
+  END IF;
   PERFORM {{fn_expire}}(x.id)
      FROM (SELECT t.id FROM {{table}} t WHERE t.status = 'running' AND t.lease_until < now()
             ORDER BY t.lease_until LIMIT _n FOR UPDATE SKIP LOCKED) x;
 {{concurrency_block}}
-  SELECT array_agg(c.id ORDER BY c.priority, c.run_at, c._seq), array_agg(c.partition_key ORDER BY c.priority, c.run_at, c._seq)
-    INTO _ids, _keys
-    FROM (SELECT t.id, t.partition_key, t.priority, t.run_at, t._seq FROM {{table}} t
-           WHERE t.status = 'pending' AND t.run_at <= now()
-             AND (t.partition_key IS NULL OR {{partition_free}})
-           ORDER BY t.priority, t.run_at, t._seq LIMIT _n FOR UPDATE SKIP LOCKED) c;
+  WITH c AS MATERIALIZED (
+    SELECT t.id, t.partition_key, t.priority, t.run_at, t._seq FROM {{table}} t
+     WHERE t.status = 'pending' AND t.run_at <= now()
+       AND (t.partition_key IS NULL OR {{partition_free}})
+     ORDER BY t.priority, t.run_at, t._seq LIMIT _n FOR UPDATE SKIP LOCKED),
+  u AS (
+    UPDATE {{table}} t SET status = 'running', attempts = t.attempts + 1, leased_by = $1,
+           lease_until = now() + _lease, started_at = now()
+      FROM c WHERE t.id = c.id AND c.partition_key IS NULL
+     RETURNING ROW(t.id, t.attempts, t.max_attempts, t.lease_until, t.partition_key, {{payload_t}})::specstar.claimed_job AS job,
+               c.priority, c.run_at, c._seq)
+  SELECT (SELECT array_agg(u.job ORDER BY u.priority, u.run_at, u._seq) FROM u),
+         (SELECT array_agg(c.id ORDER BY c.priority, c.run_at, c._seq) FROM c WHERE c.partition_key IS NOT NULL),
+         (SELECT array_agg(c.partition_key ORDER BY c.priority, c.run_at, c._seq) FROM c WHERE c.partition_key IS NOT NULL)
+    INTO _jobs, _ids, _keys;
+  IF _jobs IS NOT NULL THEN
+    FOREACH _job IN ARRAY _jobs LOOP
+      RETURN NEXT _job;
+    END LOOP;
+  END IF;
   IF _ids IS NULL THEN
     RETURN;
   END IF;
-  IF EXISTS (SELECT 1 FROM unnest(_keys) AS u(k) WHERE u.k IS NOT NULL) THEN
-    -- jobs of a partition: at most {{partition_concurrency}} running, counted under the partition's lock
-    _keep := ARRAY(SELECT u.i FROM unnest(_ids, _keys) AS u(i, k) WHERE u.k IS NULL);
-    FOR _key IN SELECT DISTINCT u.k FROM unnest(_keys) AS u(k) WHERE u.k IS NOT NULL LOOP
-      IF pg_try_advisory_xact_lock({{partition_lock}}, hashtext(_key)) THEN
-        SELECT count(*) INTO _running FROM {{table}} r WHERE r.partition_key = _key AND r.status = 'running';
-        _keep := _keep || ARRAY(SELECT u.i FROM unnest(_ids, _keys) WITH ORDINALITY AS u(i, k, o)
-                                 WHERE u.k = _key ORDER BY u.o LIMIT greatest({{partition_concurrency}} - _running, 0));
-      END IF;
-    END LOOP;
-    _ids := _keep;
-  END IF;
+  -- jobs of a partition: at most {{partition_concurrency}} running, counted under the partition's lock
+  FOR _key IN SELECT DISTINCT u.k FROM unnest(_keys) AS u(k) LOOP
+    IF pg_try_advisory_xact_lock({{partition_lock}}, hashtext(_key)) THEN
+      SELECT count(*) INTO _running FROM {{table}} r WHERE r.partition_key = _key AND r.status = 'running';
+      _keep := _keep || ARRAY(SELECT u.i FROM unnest(_ids, _keys) WITH ORDINALITY AS u(i, k, o)
+                               WHERE u.k = _key ORDER BY u.o LIMIT greatest({{partition_concurrency}} - _running, 0));
+    END IF;
+  END LOOP;
   RETURN QUERY
     WITH c AS (
       UPDATE {{table}} t SET status = 'running', attempts = t.attempts + 1, leased_by = $1,
              lease_until = now() + _lease, started_at = now()
-       WHERE t.id = ANY (_ids)
+       WHERE t.id = ANY (_keep)
        RETURNING t.id, t.attempts, t.max_attempts, t.lease_until, t.partition_key, {{payload_t}} AS payload, t.priority, t.run_at, t._seq)
     SELECT c.id, c.attempts, c.max_attempts, c.lease_until, c.partition_key, c.payload FROM c ORDER BY c.priority, c.run_at, c._seq;
 END
 $specstar$
 ;;
 CREATE FUNCTION {{fn_not_held}}(id uuid, worker text, action text) RETURNS void
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $specstar$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp {{settings}} AS $specstar$
 -- Why a job function found no job to change: PT404 (unknown or deleted), or PT409 naming
 -- the job's status (and, for a worker's call, who holds it).
 DECLARE
@@ -98,12 +114,14 @@ END
 $specstar$
 ;;
 CREATE FUNCTION {{fn_heartbeat}}(id uuid, worker text, lease interval) RETURNS timestamptz
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $specstar$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp {{settings}} AS $specstar$
 -- Extends the lease of a job the worker holds, in place: no revision.
 DECLARE
   _until timestamptz;
 BEGIN
-  PERFORM specstar._job_check_claim({{spec}}, $2, 1, coalesce($3, {{lease}}));
+  IF $2 IS NULL OR $2 = '' OR length($2) > 200 OR $3 < interval '1 second' OR $3 > interval '7 days' THEN
+    PERFORM specstar._job_check_claim({{spec}}, $2, 1, coalesce($3, {{lease}}));
+  END IF;
   UPDATE {{table}} t SET lease_until = now() + coalesce($3, {{lease}})
    WHERE t.id = $1 AND t.status = 'running' AND t.leased_by = $2
    RETURNING t.lease_until INTO _until;
@@ -115,7 +133,7 @@ END
 $specstar$
 ;;
 CREATE FUNCTION {{fn_schedule}}(id uuid) RETURNS void
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $specstar$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp {{settings}} AS $specstar$
 -- A periodic job after a successful run: pending again at its next slot (op schedule).
 BEGIN
   UPDATE {{table}} t SET status = 'pending', attempts = 0, started_at = NULL, finished_at = NULL, lease_until = NULL,
@@ -126,7 +144,7 @@ END
 $specstar$
 ;;
 CREATE FUNCTION {{fn_complete}}(id uuid, worker text, result jsonb) RETURNS {{view}}
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $specstar$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp {{settings}} AS $specstar$
 -- done, with its result (op complete); a periodic job below max_runs is then scheduled again.
 DECLARE
   _row {{view}};
@@ -148,7 +166,7 @@ END
 $specstar$
 ;;
 CREATE FUNCTION {{fn_complete_batch}}(ids uuid[], worker text, results jsonb[]) RETURNS SETOF uuid
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $specstar$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp {{settings}} AS $specstar$
 -- job_complete for each id the worker holds (op complete each, then schedule for periodic
 -- jobs below max_runs); the other ids are left alone. Returns the ids completed.
 DECLARE
@@ -182,7 +200,7 @@ END
 $specstar$
 ;;
 CREATE FUNCTION {{fn_fail}}(id uuid, worker text, error text, retry boolean, retry_at timestamptz) RETURNS {{view}}
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $specstar$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp {{settings}} AS $specstar$
 -- A failed attempt (op fail): pending again after the backoff (or at retry_at) while
 -- attempts remain and retry is true, else failed for good.
 DECLARE
@@ -203,7 +221,7 @@ END
 $specstar$
 ;;
 CREATE FUNCTION {{fn_snooze}}(id uuid, worker text, run_at timestamptz) RETURNS {{view}}
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $specstar$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp {{settings}} AS $specstar$
 -- Back to pending at run_at, the attempt given back (op snooze).
 DECLARE
   _row {{view}};
@@ -224,7 +242,7 @@ END
 $specstar$
 ;;
 CREATE FUNCTION {{fn_cancel}}(id uuid) RETURNS {{view}}
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $specstar$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp {{settings}} AS $specstar$
 -- pending or running -> cancelled (op cancel); a running job's worker loses its lease.
 DECLARE
   _row {{view}};
@@ -240,7 +258,7 @@ END
 $specstar$
 ;;
 CREATE FUNCTION {{fn_rerun}}(id uuid, run_at timestamptz) RETURNS {{view}}
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $specstar$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp {{settings}} AS $specstar$
 -- done, failed or cancelled -> pending (op rerun): a new run with attempts 0; runs kept.
 DECLARE
   _row {{view}};
@@ -257,7 +275,7 @@ END
 $specstar$
 ;;
 CREATE FUNCTION {{fn_maintain}}() RETURNS jsonb
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $specstar$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp {{settings}} AS $specstar$
 -- Expires the leases nobody took over (as a claim would) and purges finished jobs past the
 -- retention, with their history, in batches; for pg_cron or the reference worker.
 DECLARE
@@ -283,7 +301,7 @@ END
 $specstar$
 ;;
 CREATE FUNCTION {{fn_stats}}() RETURNS jsonb
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $specstar$
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp {{settings}} AS $specstar$
   -- counts for dashboards and the LISTEN loop's timeout
   SELECT jsonb_build_object(
     'pending', (SELECT count(*) FROM {{table}} t WHERE t.status = 'pending'),
@@ -297,32 +315,4 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $s
     'oldest_ready_at', (SELECT min(t.run_at) FROM {{table}} t WHERE t.status = 'pending' AND t.run_at <= now()),
     'next_run_at', (SELECT least(min(t.run_at) FILTER (WHERE t.status = 'pending'), min(t.lease_until) FILTER (WHERE t.status = 'running'))
                       FROM {{table}} t WHERE t.status IN ('pending', 'running')))
-$specstar$
-;;
-CREATE FUNCTION {{fn_enqueue}}() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $specstar$
--- INSERT on the job view (enqueue), with the caller's rights: a job whose idempotency_key
--- names an existing job with the same payload inserts nothing and returns that job;
--- another payload is PT409. Same-key enqueues wait for each other (a lock on the key).
-DECLARE
-  _old {{view}};
-BEGIN
-  IF NEW.idempotency_key IS NOT NULL THEN
-    PERFORM pg_advisory_xact_lock({{key_lock}}, hashtext(NEW.idempotency_key));
-    SELECT {{live_row}} INTO _old FROM {{table}} t WHERE t.idempotency_key = NEW.idempotency_key;
-    IF FOUND THEN
-      IF ROW({{new_payload}}) IS NOT DISTINCT FROM ROW({{old_payload}}) THEN
-        RETURN _old;
-      END IF;
-      RAISE EXCEPTION USING ERRCODE = 'PT409',
-        MESSAGE = format('%s: idempotency_key %s names job %s, which was enqueued with another payload', {{spec}}, NEW.idempotency_key, _old.id),
-        DETAIL = jsonb_build_object('idempotency_key', NEW.idempotency_key, 'id', _old.id)::text,
-        HINT = 'The same key with the same payload returns the existing job; a different job needs a key of its own.';
-    END IF;
-  END IF;
-  INSERT INTO {{table}} AS t (id, revision, {{insert_cols}})
-  VALUES (NEW.id, NEW.revision, {{insert_values}})
-  RETURNING {{live_row}} INTO NEW;
-  RETURN NEW;
-END
 $specstar$
