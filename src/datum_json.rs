@@ -198,7 +198,15 @@ pub unsafe fn uuid_bytes(d: Datum) -> [u8; 16] {
 }
 
 pub unsafe fn uuid_string(d: Datum) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let b = unsafe { uuid_bytes(d) };
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+    let mut out = String::with_capacity(36);
+    for (i, x) in b.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            out.push('-');
+        }
+        out.push(HEX[(x >> 4) as usize] as char);
+        out.push(HEX[(x & 0x0f) as usize] as char);
+    }
+    out
 }

@@ -385,14 +385,15 @@ unsafe fn may_recreate(info: &SpecInfo, id: Datum) -> bool {
 }
 
 /// The If-Match header's verdict on a resource at `current` (None: it does not exist).
-fn check_if_match(info: &SpecInfo, req: &session::Request, id: &str, current: Option<i64>) -> Result<(), Raise> {
+fn check_if_match(info: &SpecInfo, req: &session::Request, id: impl Fn() -> String, current: Option<i64>) -> Result<(), Raise> {
+    // (the id is only written out for an error: most writes carry no If-Match)
     match &req.if_match {
         None => Ok(()),
         Some(Err(value)) => Err(errors::bad_if_match(value)),
         Some(Ok(m)) if m.accepts(current) => Ok(()),
         Some(Ok(m)) => Err(match current {
-            None => errors::missing_for_if_match(&info.name, id, m.expected()),
-            Some(c) => errors::stale_revision(&info.name, id, m.expected(), Some(c)),
+            None => errors::missing_for_if_match(&info.name, &id(), m.expected()),
+            Some(c) => errors::stale_revision(&info.name, &id(), m.expected(), Some(c)),
         }),
     }
 }
@@ -426,7 +427,7 @@ unsafe fn on_insert(info: &SpecInfo, rel: pg_sys::Relation, tuple: pg_sys::HeapT
         let id_text = || row.get(s.id).map(|d| uuid_string(d)).unwrap_or_default();
         // If-Match on an insert (PUT) that does not hit a live row: the resource is missing
         if !matches!(known, Known::Live) {
-            check_if_match(info, &req, &id_text(), None)?;
+            check_if_match(info, &req, id_text, None)?;
         }
         // for the change feed: an insert that meets a live row is no revision (ON CONFLICT
         // takes its UPDATE path, or it fails with 23505)
@@ -557,7 +558,7 @@ unsafe fn on_update(info: &SpecInfo, rel: pg_sys::Relation, old_tuple: pg_sys::H
             ));
         }
         let req = session::request();
-        check_if_match(info, &req, &uuid_string(old_id), old.i64(s.revision))?;
+        check_if_match(info, &req, || uuid_string(old_id), old.i64(s.revision))?;
         if let Some(c) = info.other_columns.iter().find(|c| !same_value(old.get(c.0), new.get(c.0), &c.2)) {
             return Err(errors::unversioned_column(&info.name, &uuid_string(old_id), &c.1));
         }
@@ -618,7 +619,7 @@ unsafe fn on_delete(info: &SpecInfo, rel: pg_sys::Relation, tuple: pg_sys::HeapT
         let old = Row::of(tuple, rel);
         let s = &info.sys;
         let req = session::request();
-        check_if_match(info, &req, &uuid_string(old.get(s.id).expect("id is NOT NULL")), old.i64(s.revision))?;
+        check_if_match(info, &req, || uuid_string(old.get(s.id).expect("id is NOT NULL")), old.i64(s.revision))?;
         if let Some(j) = &info.job {
             if job::status(j, &old).as_deref() == Some("running") {
                 return Err(errors::job_not_pending(&info.name, &uuid_string(old.get(s.id).expect("id is NOT NULL")), "running", "a running job cannot be deleted"));

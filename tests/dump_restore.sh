@@ -167,6 +167,11 @@ SELECT set_config('request.jwt.claims', '{"sub": "bob"}', false) IS NOT NULL AS 
 INSERT INTO api.diary (id, entry) VALUES ('d0000000-0000-0000-0000-000000000002', 'a heron and bob');
 UPDATE api.diary SET entry = 'two herons and bob' WHERE id = 'd0000000-0000-0000-0000-000000000002';
 RESET request.jwt.claims;
+-- a job queue travels with the dump: its jobs, their history and its enqueue rule
+SELECT specstar.register_spec('djob', '{"type": "object", "properties": {"n": {"type": "integer"}}}', '{"job": {}}') ->> 'name' AS registered;
+INSERT INTO api.djob (id, n, idempotency_key) VALUES ('a1000000-0000-0000-0000-000000000001', 1, 'first'), ('a1000000-0000-0000-0000-000000000002', 2, NULL);
+SELECT count(*) AS claimed FROM specstar.job_claim('djob', 'dump-worker', 1);
+SELECT specstar.job_complete('djob', 'a1000000-0000-0000-0000-000000000001', 'dump-worker', '{"ok": true}') ->> 'status' AS status;
 -- what the queries find before the dump (the last digit of each id, best first), kept in a
 -- plain table so that B is checked against it
 CREATE TABLE public.dump_search (q text PRIMARY KEY, ids text NOT NULL);
@@ -502,6 +507,20 @@ SELECT pg_temp.ok((specstar.register_spec('tag', '{"type": "object", "properties
 SELECT pg_temp.ok(vid > :max_vid, format('the new spec gets version id %s > %s', vid, :max_vid))
   FROM specstar.spec_versions WHERE spec = 'tag';
 INSERT INTO api.tag (label) VALUES ('t');
+
+-- the job queue works after the restore: its history, the enqueue rule (idempotency keys
+-- included) and the job functions, which call it through the call built at run time until
+-- the next registration of a job spec
+SELECT pg_temp.ok(string_agg(op, ',' ORDER BY revision) = 'create,claim,complete', 'a job keeps its history')
+  FROM api.djob_revision WHERE id = 'a1000000-0000-0000-0000-000000000001';
+WITH x AS (INSERT INTO api.djob (n, idempotency_key) VALUES (1, 'first') RETURNING id, status)
+SELECT pg_temp.ok(id = 'a1000000-0000-0000-0000-000000000001' AND status = 'done', 'the same idempotency key returns the job') FROM x;
+SELECT pg_temp.expect($$INSERT INTO api.djob (n, idempotency_key) VALUES (9, 'first')$$, 'PT409');
+INSERT INTO api.djob (id, n) VALUES ('a1000000-0000-0000-0000-000000000003', 3);
+SELECT pg_temp.ok(count(*) = 2, 'the restored queue is claimed') FROM specstar.job_claim('djob', 'restored-worker', 5);
+SELECT pg_temp.ok(count(*) = 2, 'and completed')
+  FROM specstar.job_complete_batch('djob', ARRAY['a1000000-0000-0000-0000-000000000002', 'a1000000-0000-0000-0000-000000000003']::uuid[], 'restored-worker');
+SELECT specstar.drop_spec('djob', drop_data => true);
 
 -- drop_spec removes everything (author only after article: article references it)
 SELECT pg_temp.expect($$SELECT specstar.drop_spec('article')$$, 'PT409');

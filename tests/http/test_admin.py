@@ -62,7 +62,7 @@ class Served(unittest.TestCase):
 
     def test_specs_follow_the_role(self):
         anon = S.request("GET", "/rpc/admin_specs").json
-        self.assertEqual(sorted(s["name"] for s in anon), ["article", "author", "field_report"])
+        self.assertEqual(sorted(s["name"] for s in anon), ["article", "author", "field_report", "notification"])
         self.assertFalse(any(s["may"]["insert"] for s in anon))
         writer = S.request("GET", "/rpc/admin_specs", auth=token()).json
         self.assertTrue(all(s["may"]["insert"] and s["may"]["rollback"] for s in writer))

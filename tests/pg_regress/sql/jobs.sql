@@ -88,6 +88,10 @@ SELECT * FROM specstar.job_claim('no_such_spec', 'w1', 1);
 RESET ROLE;
 SELECT * FROM specstar.job_claim('mail_revision', 'w1', 1);
 \echo :LAST_ERROR_SQLSTATE
+SELECT specstar.register_spec('plain', '{"type": "object", "properties": {"status": {"type": "string"}}}') ->> 'name' AS not_a_queue;
+SELECT specstar.job_stats('plain');
+\echo :LAST_ERROR_SQLSTATE
+SELECT specstar.drop_spec('plain');
 SET ROLE regress_job_worker;
 
 -- heartbeat: in place, no revision; only the holder may
