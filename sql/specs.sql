@@ -402,13 +402,14 @@ BEGIN
 
   IF v_migrate IS NOT NULL THEN
     -- every document through the migrate function, checked against the new version,
-    -- before anything changes
+    -- before anything changes (a job's payload: its job columns stay as they are, and its
+    -- history keeps them)
     EXECUTE format(
       'CREATE TEMP TABLE specstar_migrated ON COMMIT DROP AS
          SELECT t.id, t.revision, t._parent, t._op, t._message, t._version, t.created_at, t.created_by,
-                t.updated_at, t.updated_by, x.old_data, %s(x.old_data) AS data
+                t.updated_at, t.updated_by, x.old_data, %s(specstar._payload(t.*, %s)) AS data
            FROM specstar_data.%I t CROSS JOIN LATERAL (SELECT specstar._doc(t.*, %s) AS old_data) x',
-      v_migrate, v_spec, current_vid);
+      v_migrate, current_vid, v_spec, current_vid);
     EXECUTE format(
       'CREATE TEMP TABLE specstar_migrated_drafts ON COMMIT DROP AS
          SELECT d.id, %s(specstar._draft_doc(to_jsonb(d.*))) AS data FROM specstar_data.%I d',

@@ -236,14 +236,15 @@ pub fn plan(old: &SpecModel, registered: Option<&Descriptor>, new: &SpecModel, n
         "updated_by = specstar.current_actor()".to_string(),
         "_message = $1".to_string(),
     ]);
-    let drop_behaviour = [ddl::access::drop(old, &o), ddl::events::drop(old, &o), ddl::search::drop(old, &o), ddl::hooks::drop(old, &o), ddl::behaviour::drop(&o)].concat();
+    let drop_behaviour = ddl::drop_behaviour(old, &o);
     // what the registered version granted and indexed (its descriptor says; the old model,
     // checked again under today's defaults, may name other roles)
-    let (old_read, old_write, old_search) = match registered {
-        Some(d) => (&d.roles.read, &d.roles.write, d.search.clone()),
-        None => (&old.read_roles, &old.write_roles, ddl::search::descriptor(old)),
+    let no_work = Vec::new();
+    let (old_read, old_write, old_work, old_search) = match registered {
+        Some(d) => (&d.roles.read, &d.roles.write, d.roles.work.as_ref().unwrap_or(&no_work), d.search.clone()),
+        None => (&old.read_roles, &old.write_roles, &old.work_roles, ddl::search::descriptor(old)),
     };
-    let mut old_roles: Vec<&String> = old_read.iter().chain(old_write.iter()).collect();
+    let mut old_roles: Vec<&String> = old_read.iter().chain(old_write.iter()).chain(old_work.iter()).collect();
     old_roles.sort();
     old_roles.dedup();
     let new_search = ddl::search::descriptor(new);

@@ -251,6 +251,22 @@ RESET ROLE;
 -- the job options change in place (same version): new defaults for the next enqueue
 SELECT specstar.register_spec('tick', '{"type": "object", "properties": {"what": {"type": "string"}}}', '{"job": {"max_attempts": 9}, "roles": {"write": ["regress_job_worker"]}}') ->> 'version' AS version;
 INSERT INTO api.tick (what) VALUES ('after the change') RETURNING max_attempts, revision;
+-- a job spec evolves like any spec: a compatible change, then a migrate function that sees the
+-- payload (not the job columns, which stay as they are), on pending, running and done jobs
+SELECT specstar.register_spec('ev', '{"type": "object", "properties": {"n": {"type": "integer"}}, "additionalProperties": false}', '{"job": {}}') ->> 'version' AS version;
+INSERT INTO api.ev (id, n) VALUES ('00000000-0000-0000-0000-0000000000e1', 1), ('00000000-0000-0000-0000-0000000000e2', 2), ('00000000-0000-0000-0000-0000000000e3', 3);
+SELECT count(*) AS claimed FROM specstar.job_claim('ev', 'we', 2);
+SELECT specstar.job_complete('ev', '00000000-0000-0000-0000-0000000000e1', 'we') ->> 'status' AS status;
+SELECT specstar.register_spec('ev', '{"type": "object", "properties": {"n": {"type": "integer"}, "m": {"type": "string"}}, "additionalProperties": false}', '{"job": {}, "version": "2"}') ->> 'version' AS version;
+CREATE FUNCTION app_ev3(doc jsonb) RETURNS jsonb LANGUAGE sql AS $$ SELECT doc || jsonb_build_object('m', 'm' || (doc ->> 'n')) $$;
+SELECT specstar.register_spec('ev', '{"type": "object", "properties": {"n": {"type": "integer"}, "m": {"type": "string"}}, "required": ["m"], "additionalProperties": false}',
+  '{"job": {}, "version": "3", "migrate": "public.app_ev3"}') ->> 'version' AS version;
+SELECT n, m, status, attempts, revision FROM api.ev ORDER BY n;
+SELECT revision, op, data ->> 'status' AS status, data ->> 'm' AS m FROM api.ev_revision WHERE id = '00000000-0000-0000-0000-0000000000e2' ORDER BY revision;
+SELECT specstar.job_complete('ev', '00000000-0000-0000-0000-0000000000e2', 'we') ->> 'status' AS status;
+SELECT specstar.drop_spec('ev', drop_data => true);
+DROP FUNCTION app_ev3(jsonb);
+
 -- a registered spec cannot become or stop being a job queue
 SELECT specstar.register_spec('tick', '{"type": "object", "properties": {"what": {"type": "string"}}}', '{"version": "2"}');
 \echo :LAST_ERROR_SQLSTATE

@@ -250,10 +250,16 @@ pub fn generate(m: &SpecModel, vid: i64, as_is: &[String]) -> Ddl {
         ]
         .concat(),
         access: access::create(m, &o, &|alias| behaviour::hist_data(m, as_is, alias)),
-        drop_behaviour: [access::drop(m, &o), events::drop(m, &o), search::drop(m, &o), hooks::drop(m, &o), jobs::drop(m, &o), behaviour::drop(&o)].concat(),
+        drop_behaviour: drop_behaviour(m, &o),
         drop_storage: storage::drop(&o),
         descriptor: descriptor(m, &o).to_json(),
     }
+}
+
+/// Dropping a spec's behaviour, in reverse dependency order (its tables stay): for a drop, a
+/// rebuild in place and an evolution alike.
+pub fn drop_behaviour(m: &SpecModel, o: &Objects) -> Vec<String> {
+    [access::drop(m, o), events::drop(m, o), search::drop(m, o), hooks::drop(m, o), jobs::drop(m, o), behaviour::drop(o)].concat()
 }
 
 fn descriptor(m: &SpecModel, o: &Objects) -> Descriptor {
