@@ -463,6 +463,15 @@ impl SpecModel {
                 None
             }
         });
+        if job.is_some() && access.is_some() {
+            // (the enqueue rule's INSERT is checked with the view owner's rights, which row-level
+            // security does not apply to, and the job functions run as the owner too)
+            errors.push(SpecError::new(
+                "/options/access",
+                "/options/access: access rules are not available on job specs: enqueues and the job functions write with the spec owner's rights, which row-level security does not restrict",
+                "Leave access out of a job spec and decide who may enqueue and work with options.roles (write, work); see docs/jobs.md.",
+            ));
+        }
         let work_roles = options
             .as_ref()
             .and_then(|o| o.roles.as_ref())

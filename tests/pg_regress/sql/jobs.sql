@@ -33,6 +33,8 @@ SELECT specstar.register_spec('bad', '{"type": "object", "properties": {"x": {"t
 \echo :LAST_ERROR_SQLSTATE
 SELECT specstar.register_spec('mail', '{"type": "object", "properties": {"to": {"type": "string", "minLength": 3}, "n": {"type": "integer", "default": 1}}, "required": ["to"]}', '{"version": "2"}');
 \echo :LAST_ERROR_SQLSTATE
+SELECT specstar.register_spec('bad', '{"type": "object", "properties": {"x": {"type": "string"}}}', '{"job": {}, "access": {"read": ["owner"]}}');
+\echo :LAST_ERROR_SQLSTATE
 
 -- enqueue: an INSERT, validated; the job starts pending, revision 1, op create
 INSERT INTO api.mail (id, "to") VALUES ('00000000-0000-0000-0000-000000000001', 'ann@example.org')
