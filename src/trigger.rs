@@ -718,6 +718,13 @@ mod job {
             Some(n) if n >= 1 => {}
             Some(n) => return Err(errors::job_value(spec, id, "max_attempts", &format!("must be at least 1, not {n}"), "Leave it out for the spec's default (options.job.max_attempts).")),
         }
+        for c in [col::IDEMPOTENCY_KEY, col::PARTITION_KEY] {
+            if let Some(key) = row.get(at(c)).map(text) {
+                if key.is_empty() || key.len() > 1000 {
+                    return Err(errors::job_value(spec, id, COLUMNS[c].name, "must be 1 to 1000 bytes long", "Use a short key, such as order-1234 or a hash of what makes the job unique."));
+                }
+            }
+        }
         if row.get(at(col::PRIORITY)).is_none() {
             ch.set(at(col::PRIORITY), Some(Datum::from(0i16)));
         }

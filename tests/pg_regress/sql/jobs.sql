@@ -56,6 +56,8 @@ INSERT INTO api.mail ("to", every) VALUES ('bob@example.org', '-1 hour');
 \echo :LAST_ERROR_SQLSTATE
 INSERT INTO api.mail ("to", max_attempts) VALUES ('bob@example.org', 0);
 \echo :LAST_ERROR_SQLSTATE
+INSERT INTO api.mail ("to", idempotency_key) VALUES ('bob@example.org', repeat('k', 1001));
+\echo :LAST_ERROR_SQLSTATE
 SELECT count(*) AS jobs_after_refusals FROM api.mail;
 
 -- idempotency keys: the same key and payload returns the job, another payload is PT409
