@@ -87,6 +87,19 @@ BEGIN
 END
 $$;
 
+-- Claims of a spec with limits count running jobs after taking a lock: in a transaction whose
+-- snapshot is older than the lock the count could miss other claims (25001).
+CREATE FUNCTION specstar._job_require_read_committed(spec text) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  IF current_setting('transaction_isolation') <> 'read committed' THEN
+    RAISE EXCEPTION USING ERRCODE = '25001',
+      MESSAGE = format('%s: claims of jobs with concurrency or partition limits need READ COMMITTED, not %s', spec, current_setting('transaction_isolation')),
+      HINT = 'Claim in a READ COMMITTED transaction (the default): the limits are counted by a statement that starts after the claim took its lock.';
+  END IF;
+END
+$$;
+
 -- PT422 for a result that fails the spec's result_schema.
 -- (schema_key: a hash of the result_schema the generated function was made for, so that a
 -- validator compiled before the job options changed in place is not used.)
@@ -102,8 +115,9 @@ END
 $$;
 
 -- The next slot of a job that runs `every`: the first run_at + k * every (k >= 1) after now.
+-- (STABLE: adding days or months to a timestamptz depends on the session's TimeZone)
 CREATE FUNCTION specstar._job_next_slot(run_at timestamptz, every interval, now timestamptz) RETURNS timestamptz
-LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   v_step double precision := extract(epoch FROM every);
   v_next timestamptz;

@@ -54,10 +54,13 @@ fn result_validator(vid: i64, schema_key: i64) -> Result<Option<Rc<DocValidator>
         )
     })
     .map_err(|e| format!("spec version {vid}: {e}"))?;
+    let schema = schema.map(|s| s.0).filter(|s| !s.is_null());
+    // (the descriptor may already hold another schema than the caller was made for: the job
+    // options changed in place meanwhile; that one is used, and kept under its own key)
+    let key = (key.0, key.1, schema.as_ref().map(specstar_core::jobs::schema_key).unwrap_or(schema_key));
     let compiled = match schema {
         None => None,
-        Some(s) if s.0.is_null() => None,
-        Some(s) => Some(Rc::new(DocValidator::compile(&s.0).map_err(|e| format!("result_schema of spec version {vid} does not compile: {e}"))?)),
+        Some(s) => Some(Rc::new(DocValidator::compile(&s).map_err(|e| format!("result_schema of spec version {vid} does not compile: {e}"))?)),
     };
     RESULT_SCHEMAS.with(|c| c.borrow_mut().insert(key, compiled.clone()));
     Ok(compiled)

@@ -753,12 +753,14 @@ mod job {
         }
         if let Some(d) = every {
             let i = unsafe { *(d.cast_mut_ptr::<pg_sys::Interval>()) };
-            if i.month < 0 || i.day < 0 || i.time < 0 || (i.month == 0 && i.day == 0 && i.time < 1_000_000) {
-                return Err(errors::job_value(spec, id, "every", "must be a positive interval of at least one second", "Write e.g. every => '1 hour'."));
+            if i.month < 0 || i.day < 0 || i.time < 0 || (i.month == 0 && i.day == 0 && i.time < 1_000_000) || i.month > 120 || i.day > 3660 || i.time > 3660 * 86_400_000_000 {
+                return Err(errors::job_value(spec, id, "every", "must be an interval from one second to ten years", "Write e.g. every => '1 hour'."));
             }
         }
         if let Some(expr) = cron {
-            specstar_core::jobs::Cron::parse(&expr).map_err(|e| bad_cron(spec, id, &e))?;
+            // (one that names no time, such as 30 February, could never be scheduled again)
+            let now = unsafe { pg_sys::GetCurrentTransactionStartTimestamp() };
+            crate::jobs::cron_next(&expr, now).map_err(|e| bad_cron(spec, id, &e))?;
         }
         if let Some(n) = row.i32(j.col[col::MAX_RUNS]) {
             if n < 1 {

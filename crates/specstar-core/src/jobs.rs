@@ -214,7 +214,15 @@ impl JobOptions {
         let concurrency = self.concurrency.map(|_| count_at(self.concurrency, "/options/job/concurrency", 1, 100_000, &mut errors));
         let lease_seconds = match &self.lease {
             None => 30.0,
-            Some(l) => duration_at(&Value::String(l.clone()), "/options/job/lease", &mut errors).unwrap_or(30.0),
+            Some(l) => match duration_at(&Value::String(l.clone()), "/options/job/lease", &mut errors) {
+                // (what job_claim and job_heartbeat accept)
+                Some(s) if !(1.0..=7.0 * 86400.0).contains(&s) => {
+                    errors.push(err("/options/job/lease", format!("\"{l}\" is not from 1 second to 7 days"), INTERVAL_HINT));
+                    30.0
+                }
+                Some(s) => s,
+                None => 30.0,
+            },
         };
         let backoff = self.backoff_config(&mut errors);
         if let Some(schema) = &self.result_schema {
@@ -298,6 +306,12 @@ impl JobOptions {
         }
         b
     }
+}
+
+/// The key of a result_schema: which compiled schema a generated job function was made for
+/// (FNV-1a of its JSON text; serde_json writes object keys in order).
+pub fn schema_key(schema: &Value) -> i64 {
+    schema.to_string().bytes().fold(0xcbf29ce484222325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100000001b3)) as i64
 }
 
 /// A checked cron schedule (5 fields, UTC).
@@ -396,6 +410,8 @@ mod tests {
         let cases = [
             (json!({"max_attempts": 0}), "/options/job/max_attempts"),
             (json!({"lease": "soon"}), "/options/job/lease"),
+            (json!({"lease": "8 days"}), "/options/job/lease"),
+            (json!({"lease": "500ms"}), "/options/job/lease"),
             (json!({"backoff": "random"}), "/options/job/backoff"),
             (json!({"backoff": {"jitter": 2}}), "/options/job/backoff/jitter"),
             (json!({"backoff": {"speed": 2}}), "/options/job/backoff/speed"),

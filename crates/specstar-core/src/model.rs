@@ -463,6 +463,25 @@ impl SpecModel {
                 None
             }
         });
+        if let (Some(_), Some(o)) = (&job, options.as_ref()) {
+            // (job transitions run in the job functions, with the spec owner's rights: a hook
+            // would run with them too; and an enqueue that meets an idempotency key is no
+            // revision, which the change feed would have noted already)
+            if o.hooks.as_ref().is_some_and(|h| !h.before_write.is_empty() || !h.after_write.is_empty()) {
+                errors.push(SpecError::new(
+                    "/options/hooks",
+                    "/options/hooks: hooks are not available on job specs: job transitions run with the spec owner's rights, and a hook would run with them",
+                    "Leave hooks out of a job spec; a job's history (api.<spec>_revision) records every transition, and workers are woken by NOTIFY specstar_jobs.",
+                ));
+            }
+            if o.events.is_some() {
+                errors.push(SpecError::new(
+                    "/options/events",
+                    "/options/events: the change feed is not available on job specs",
+                    "Leave events out of a job spec: workers are woken by NOTIFY specstar_jobs, and every transition is in api.<spec>_revision.",
+                ));
+            }
+        }
         if job.is_some() && access.is_some() {
             // (the enqueue rule's INSERT is checked with the view owner's rights, which row-level
             // security does not apply to, and the job functions run as the owner too)

@@ -35,6 +35,12 @@ SELECT specstar.register_spec('mail', '{"type": "object", "properties": {"to": {
 \echo :LAST_ERROR_SQLSTATE
 SELECT specstar.register_spec('bad', '{"type": "object", "properties": {"x": {"type": "string"}}}', '{"job": {}, "access": {"read": ["owner"]}}');
 \echo :LAST_ERROR_SQLSTATE
+SELECT specstar.register_spec('bad', '{"type": "object", "properties": {"x": {"type": "string"}}}', '{"job": {}, "hooks": {"after_write": ["public.nothing"]}}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT specstar.register_spec('bad', '{"type": "object", "properties": {"x": {"type": "string"}}}', '{"job": {}, "events": {"feed": true}}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT specstar.register_spec('bad', '{"type": "object", "properties": {"x": {"type": "string"}}}', '{"job": {"lease": "8 days"}}');
+\echo :LAST_ERROR_SQLSTATE
 
 -- enqueue: an INSERT, validated; the job starts pending, revision 1, op create
 INSERT INTO api.mail (id, "to") VALUES ('00000000-0000-0000-0000-000000000001', 'ann@example.org')
@@ -53,6 +59,8 @@ INSERT INTO api.mail ("to", every, cron) VALUES ('bob@example.org', '1 hour', '0
 INSERT INTO api.mail ("to", cron) VALUES ('bob@example.org', '99 * * * *');
 \echo :LAST_ERROR_SQLSTATE
 INSERT INTO api.mail ("to", every) VALUES ('bob@example.org', '-1 hour');
+\echo :LAST_ERROR_SQLSTATE
+INSERT INTO api.mail ("to", cron, run_at) VALUES ('bob@example.org', '0 0 30 2 *', now());
 \echo :LAST_ERROR_SQLSTATE
 INSERT INTO api.mail ("to", max_attempts) VALUES ('bob@example.org', 0);
 \echo :LAST_ERROR_SQLSTATE
@@ -98,6 +106,9 @@ SELECT specstar.job_stats('plain');
 SELECT specstar.drop_spec('plain');
 SET ROLE regress_job_worker;
 
+-- a worker function needs the worker's name
+SELECT specstar.job_complete('mail', '00000000-0000-0000-0000-000000000002', NULL);
+\echo :LAST_ERROR_SQLSTATE
 -- heartbeat: in place, no revision; only the holder may
 SELECT specstar.job_heartbeat('mail', '00000000-0000-0000-0000-000000000002', 'w1', '1 minute') > now() AS extended;
 SELECT revision, status, leased_by FROM api.mail WHERE id = '00000000-0000-0000-0000-000000000002';
@@ -251,6 +262,12 @@ SET ROLE regress_job_worker;
 SELECT payload ->> 'what' AS what, partition_key FROM specstar.job_claim('tick', 'tp', 10) ORDER BY 1;
 SELECT count(*) AS while_busy FROM specstar.job_claim('tick', 'tp', 10);
 RESET ROLE;
+-- partition limits are counted in READ COMMITTED only (25001 in another isolation level)
+INSERT INTO api.tick (what, partition_key) VALUES ('q2', 'acct-3');
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT count(*) FROM specstar.job_claim('tick', 'tp', 10);
+ROLLBACK;
+\echo :LAST_ERROR_SQLSTATE
 
 -- the job options change in place (same version): new defaults for the next enqueue
 SELECT specstar.register_spec('tick', '{"type": "object", "properties": {"what": {"type": "string"}}}', '{"job": {"max_attempts": 9}, "roles": {"write": ["regress_job_worker"]}}') ->> 'version' AS version;

@@ -1,5 +1,5 @@
 //! A job spec's SQL (docs/jobs.md, `options.job`): the job columns and their indexes on
-//! the live table, the enqueue trigger of the view (idempotency keys), the worker functions —
+//! the live table, the enqueue rule of the view (idempotency keys), the worker functions —
 //! one PL/pgSQL function per revision op, so that the revision trigger knows the op from the
 //! function writing (caller.rs), as it knows rollback and publish — and their per-spec RPCs.
 //!
@@ -188,7 +188,7 @@ pub fn coldefs() -> String {
     COLUMNS.iter().map(|c| format!("{} pg_catalog.{}", ident(c.name), qualified(c.sql))).collect::<Vec<_>>().join(", ")
 }
 
-/// Everything a job spec adds to the behaviour: view defaults, the enqueue trigger, the
+/// Everything a job spec adds to the behaviour: view defaults, the enqueue rule, the
 /// worker functions and RPCs, and their grants.
 pub fn create(m: &SpecModel, o: &Objects, vid: i64, live_row: &str) -> Vec<String> {
     let Some(c) = &m.job else { return vec![] };
@@ -209,6 +209,7 @@ pub fn create(m: &SpecModel, o: &Objects, vid: i64, live_row: &str) -> Vec<Strin
         None => "  -- (no spec-wide concurrency limit)".to_string(),
         Some(limit) => format!(
             "  -- at most {limit} running jobs of the spec: claims take turns, counting after the lock\n  \
+             PERFORM specstar._job_require_read_committed({spec});\n  \
              PERFORM pg_advisory_xact_lock({}, 0);\n  \
              SELECT count(*) INTO _running FROM {} r WHERE r.status = 'running';\n  \
              _n := least(_n, {limit} - _running);\n  \
@@ -219,7 +220,7 @@ pub fn create(m: &SpecModel, o: &Objects, vid: i64, live_row: &str) -> Vec<Strin
     };
     let (check_result, check_results) = if let Some(schema) = &c.result_schema {
         // (the schema's hash keys the compiled validator: the job options may change in place)
-        let key = schema.to_string().bytes().fold(0xcbf29ce484222325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100000001b3)) as i64;
+        let key = crate::jobs::schema_key(schema);
         (
             format!("  PERFORM specstar._job_check_result({spec}, {vid_s}, {key}, $1, $3);"),
             format!("    PERFORM specstar._job_check_result({spec}, {vid_s}, {key}, _id, _result);"),

@@ -68,6 +68,7 @@ BEGIN
     RETURN;
   END IF;
   -- jobs of a partition: at most {{partition_concurrency}} running, counted under the partition's lock
+  PERFORM specstar._job_require_read_committed({{spec}});
   FOR _key IN SELECT DISTINCT u.k FROM unnest(_keys) AS u(k) LOOP
     IF pg_try_advisory_xact_lock({{partition_lock}}, hashtext(_key)) THEN
       SELECT count(*) INTO _running FROM {{table}} r WHERE r.partition_key = _key AND r.status = 'running';
@@ -97,7 +98,10 @@ BEGIN
   IF NOT FOUND THEN
     PERFORM specstar._raise_missing({{spec}}, $1, NULL, NULL);
   END IF;
-  IF $2 IS NULL THEN
+  IF $3 NOT IN ('cancel', 'rerun') AND ($2 IS NULL OR $2 = '') THEN
+    PERFORM specstar._job_check_claim({{spec}}, $2, 1, interval '1 minute');
+  END IF;
+  IF $3 IN ('cancel', 'rerun') THEN
     RAISE EXCEPTION USING ERRCODE = 'PT409',
       MESSAGE = format('%s job %s is %s: only %s', {{spec}}, $1, _status,
                        CASE $3 WHEN 'cancel' THEN 'pending and running jobs can be cancelled' ELSE 'finished jobs can be rerun' END),
