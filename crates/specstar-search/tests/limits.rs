@@ -99,6 +99,14 @@ fn query_text() -> impl Strategy<Value = String> {
     prop::collection::vec(pieces, 0..400).prop_map(|v| v.concat())
 }
 
+#[test]
+fn a_phrase_under_not_is_answered() {
+    // (found by the property test below: tantivy's own debug assertion, see Cargo.toml)
+    for q in ["NOT fox🦊lorem", "lazy NOT \"fox sleeps\"", "NOT \"quick brown\""] {
+        assert!(run(q.to_string()).is_ok(), "{q}");
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 300, .. ProptestConfig::default() })]
 
