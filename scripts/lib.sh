@@ -71,6 +71,23 @@ cluster_pids() {
   return 0
 }
 
+# new_cluster DATADIR PORT: a throw-away cluster in DATADIR, started on 127.0.0.1:PORT
+new_cluster() {
+  as_pg mkdir -p "$1" && as_pg chmod 700 "$1"
+  init_cluster "$1"
+  start_cluster "$1" "$2"
+}
+
+# stop_cluster_hard DATADIR: stop a cluster, then kill -9 whatever of it is still running
+# (a test's exit trap, whatever state the test left the cluster in)
+stop_cluster_hard() {
+  stop_cluster "$1" || true
+  local left
+  left=$(cluster_pids "$1" | tr '\n' ' ')
+  # shellcheck disable=SC2086  # one word per pid
+  [ -n "$left" ] && as_pg kill -9 $left 2>/dev/null || true
+}
+
 # crash_cluster DATADIR: kill -9 the postmaster and every backend at once, as a crash would;
 # fails when they are not all gone within 10 s
 crash_cluster() {

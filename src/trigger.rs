@@ -564,8 +564,9 @@ unsafe fn on_update(info: &SpecInfo, rel: pg_sys::Relation, old_tuple: pg_sys::H
         }
         // a job's transitions are written by the spec's job functions, each its own op
         // (docs/jobs.md); anyone else may change a job only as a pending resource
-        let writer = info.writer_op();
-        let job_op = writer.filter(|op| info.job.is_some() && specstar_core::jobs::OPS.contains(op));
+        // (the call stack is only looked at for a job spec here; other specs' writes look
+        // once, below, and only when they write a revision)
+        let job_op = if info.job.is_some() { info.writer_op().filter(|op| specstar_core::jobs::OPS.contains(op)) } else { None };
         if job_op == Some("heartbeat") {
             // a heartbeat extends the lease in place: no revision
             return Ok(Datum::from(new_tuple));
@@ -588,10 +589,12 @@ unsafe fn on_update(info: &SpecInfo, rel: pg_sys::Relation, old_tuple: pg_sys::H
 
         let mut ch = Changes::new(info.natts);
         let revision = old.i32(s.revision).expect("revision is NOT NULL");
-        let op = match (job_op, writer) {
-            (Some(op), _) => op,
-            (None, Some(op @ ("rollback" | "publish"))) => op,
-            _ => "update",
+        let op = match job_op {
+            Some(op) => op,
+            None => match info.writer_op() {
+                Some(op @ ("rollback" | "publish")) => op,
+                _ => "update",
+            },
         };
         ch.set(s.revision, Some(Datum::from(revision + 1)));
         ch.set(s.parent, Some(Datum::from(revision)));

@@ -31,17 +31,11 @@ kill_consumer() { [ -n "$consumer" ] && kill -9 -- "-$consumer" 2>/dev/null; wai
 cleanup() {
   kill_consumer || true
   [ -n "$writers" ] && kill "$writers" 2>/dev/null || true
-  stop_cluster "$DATA" || true
-  local left
-  left=$(cluster_pids "$DATA" | tr '\n' ' ')
-  # shellcheck disable=SC2086  # one word per pid
-  [ -n "$left" ] && as_pg kill -9 $left 2>/dev/null || true
+  stop_cluster_hard "$DATA"
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-as_pg mkdir -p "$DATA" && as_pg chmod 700 "$DATA"
-init_cluster "$DATA"
-start_cluster "$DATA" "$PGPORT"
+new_cluster "$DATA" "$PGPORT"
 
 "$PGBIN/createdb" specstar_feed
 "${psql[@]}" > /dev/null <<'SQL'

@@ -58,18 +58,13 @@ kill_worker() {  # kill -9 the worker and its commands (each in a process group 
   unset "worker[$1]"
 }
 cleanup() {
-  local name left
+  local name
   for name in "${!worker[@]}"; do kill_worker "$name" || true; done
-  stop_cluster "$DATA" || true
-  left=$(cluster_pids "$DATA" | tr '\n' ' ')
-  # shellcheck disable=SC2086  # one word per pid
-  [ -n "$left" ] && as_pg kill -9 $left 2>/dev/null || true
+  stop_cluster_hard "$DATA"
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-as_pg mkdir -p "$DATA" && as_pg chmod 700 "$DATA"
-init_cluster "$DATA"
-start_cluster "$DATA" "$PGPORT"
+new_cluster "$DATA" "$PGPORT"
 "$PGBIN/createdb" specstar_jobs
 
 "${psql[@]}" > /dev/null <<'SQL'

@@ -59,19 +59,13 @@ wait_gone() {  # wait_gone SECONDS [PID]: until no process of the cluster (nor P
 pgbench_pid=
 cleanup() {
   [ -n "$pgbench_pid" ] && kill "$pgbench_pid" 2>/dev/null || true
-  stop_cluster "$DATA"
-  local left
-  left=$(cluster_pids "$DATA" | tr '\n' ' ')
-  # shellcheck disable=SC2086  # one word per pid
-  [ -n "$left" ] && as_pg kill -9 $left 2>/dev/null || true
+  stop_cluster_hard "$DATA"
   wait_gone 10 || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-as_pg mkdir -p "$DATA" && as_pg chmod 700 "$DATA"
-init_cluster "$DATA"
-start_cluster "$DATA" "$PORT"
+new_cluster "$DATA" "$PORT"
 say "cluster on 127.0.0.1:$PORT in $DATA"
 
 psql_db() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -P pager=off -d "$DB" "$@"; }

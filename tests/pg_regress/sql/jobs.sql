@@ -62,6 +62,8 @@ INSERT INTO api.mail ("to", every) VALUES ('bob@example.org', '-1 hour');
 \echo :LAST_ERROR_SQLSTATE
 INSERT INTO api.mail ("to", cron, run_at) VALUES ('bob@example.org', '0 0 30 2 *', now());
 \echo :LAST_ERROR_SQLSTATE
+INSERT INTO api.mail ("to", every) VALUES ('bob@example.org', '11 years');
+\echo :LAST_ERROR_SQLSTATE
 INSERT INTO api.mail ("to", max_attempts) VALUES ('bob@example.org', 0);
 \echo :LAST_ERROR_SQLSTATE
 INSERT INTO api.mail ("to", idempotency_key) VALUES ('bob@example.org', repeat('k', 1001));
@@ -72,6 +74,9 @@ SELECT count(*) AS jobs_after_refusals FROM api.mail;
 INSERT INTO api.mail (id, "to", idempotency_key) VALUES ('00000000-0000-0000-0000-000000000002', 'cy@example.org', 'welcome-cy') RETURNING id, revision;
 INSERT INTO api.mail ("to", idempotency_key) VALUES ('cy@example.org', 'welcome-cy') RETURNING id, revision;
 INSERT INTO api.mail ("to", idempotency_key) VALUES ('dan@example.org', 'welcome-cy');
+\echo :LAST_ERROR_SQLSTATE
+-- one statement may not name a key twice (21000): nothing is enqueued
+INSERT INTO api.mail ("to", idempotency_key) VALUES ('ed@example.org', 'twice'), ('ed@example.org', 'twice');
 \echo :LAST_ERROR_SQLSTATE
 SELECT count(*) AS jobs FROM api.mail;
 
@@ -116,6 +121,8 @@ SELECT specstar.job_heartbeat('mail', '00000000-0000-0000-0000-000000000002', 'w
 \echo :LAST_ERROR_SQLSTATE
 SELECT specstar.job_heartbeat('mail', '00000000-0000-0000-0000-0000000000ff', 'w2');
 \echo :LAST_ERROR_SQLSTATE
+SELECT specstar.job_heartbeat('mail', '00000000-0000-0000-0000-000000000002', 'w1', '8 days');
+\echo :LAST_ERROR_SQLSTATE
 
 -- complete: the result must satisfy result_schema (PT422); the holder only (PT409)
 SELECT specstar.job_complete('mail', '00000000-0000-0000-0000-000000000002', 'w1', '{"oops": true}');
@@ -156,6 +163,8 @@ SELECT id, attempts FROM specstar.job_claim('mail', 'w5', 1);
 SELECT j ->> 'status' AS status, j ->> 'attempts' AS attempts
   FROM specstar.job_snooze('mail', '00000000-0000-0000-0000-000000000005', 'w5', now() + interval '1 day') j;
 SELECT specstar.job_snooze('mail', '00000000-0000-0000-0000-000000000005', 'w5', now());
+\echo :LAST_ERROR_SQLSTATE
+SELECT specstar.job_snooze('mail', '00000000-0000-0000-0000-000000000005', 'w5', NULL);
 \echo :LAST_ERROR_SQLSTATE
 
 -- a running job's payload cannot change and it cannot be deleted (PT409)
@@ -235,6 +244,17 @@ SELECT * FROM specstar.job_complete_batch('mail', ARRAY['00000000-0000-0000-0000
   ARRAY['{"sent": 1}', '{"sent": 2}', '{"sent": 3}']::jsonb[]) ORDER BY 1;
 SELECT * FROM specstar.job_complete_batch('mail', ARRAY['00000000-0000-0000-0000-000000000009']::uuid[], 'wb', ARRAY['{}', '{}']::jsonb[]);
 \echo :LAST_ERROR_SQLSTATE
+SELECT * FROM specstar.job_complete_batch('mail', array_fill('00000000-0000-0000-0000-000000000009'::uuid, ARRAY[10001]), 'wb');
+\echo :LAST_ERROR_SQLSTATE
+-- one result the result_schema refuses undoes the whole batch (PT422)
+RESET ROLE;
+INSERT INTO api.mail (id, "to", priority) VALUES ('00000000-0000-0000-0000-00000000000b', 'max@example.org', -9), ('00000000-0000-0000-0000-00000000000c', 'mia@example.org', -9);
+SET ROLE regress_job_worker;
+SELECT count(*) FROM specstar.job_claim('mail', 'wc', 2);
+SELECT * FROM specstar.job_complete_batch('mail', ARRAY['00000000-0000-0000-0000-00000000000b', '00000000-0000-0000-0000-00000000000c']::uuid[], 'wc',
+  ARRAY['{"sent": 1}', '{"oops": 2}']::jsonb[]);
+\echo :LAST_ERROR_SQLSTATE
+SELECT id, status FROM api.mail WHERE id IN ('00000000-0000-0000-0000-00000000000b', '00000000-0000-0000-0000-00000000000c') ORDER BY id;
 RESET ROLE;
 
 -- periodic jobs: after a successful run, pending again at the next slot (op schedule),
