@@ -100,6 +100,41 @@ def psql(sql, db=DB):
     return out.stdout.strip()
 
 
+class Session:
+    """One psql connection kept open (a backend whose memory can be read while it lives)."""
+
+    def __init__(self, db=DB):
+        self.proc = subprocess.Popen([f"{PGBIN}/psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d", db],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.pid = int(self.run("SELECT pg_backend_pid();"))
+
+    def run(self, sql):
+        self.proc.stdin.write(sql + "\n\\echo __done__\n")
+        self.proc.stdin.flush()
+        lines = []
+        for line in self.proc.stdout:
+            if line.rstrip("\n") == "__done__":
+                return "\n".join(lines).strip()
+            lines.append(line.rstrip("\n"))
+        raise SqlError(f"psql ended: {self.proc.stderr.read()[:500]}\n-- in: {sql[:300]}")
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait()
+
+
+def proc_kb(pid, field, path="status"):
+    """A field (kB) of /proc/<pid>/status (VmHWM, VmRSS) or smaps_rollup (Pss, Rss)."""
+    try:
+        with open(f"/proc/{pid}/{path}") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def timed(sql):
     t = time.time()
     psql(sql)
@@ -198,13 +233,66 @@ VACUUM ANALYZE entry_ids;""")
     r["load"] = timed(BUILD_SETTINGS + "INSERT INTO api.entry (id, headword, body) "
                       "SELECT i.id, c.headword, c.body FROM corpus c JOIN entry_ids i ON i.n = c.n;")
     log(f"  api.entry rows (indexed as they are written): {r['load']:.1f} s")
-    r["merge"] = timed(BUILD_SETTINGS + "SELECT specstar.search_merge('entry');")
-    log(f"  specstar.search_merge: {r['merge']:.1f} s")
+    r["settle"], r["bg_peak_kb"] = wait_for_background_merges()
+    log(f"  background merges after the load: {r['settle']:.1f} s, peak worker memory {r['bg_peak_kb'] / 1024:.0f} MB")
+    r["stats_loaded"] = search_stats()
+    log(f"  search_stats as loaded: {json.dumps(r['stats_loaded'])}")
+    return r
+
+
+def wait_for_background_merges(limit=1800):
+    """Waits until no background merger of specstar runs (for 3 s in a row); returns the
+    seconds waited and the peak memory (VmHWM, kB) of the workers seen."""
+    t, quiet, peak = time.time(), 0, 0
+    while quiet < 30 and time.time() - t < limit:
+        pids = psql("SELECT pid FROM pg_stat_activity WHERE backend_type = 'specstar search merge'").split()
+        for pid in pids:
+            peak = max(peak, proc_kb(pid, "VmHWM"))
+        quiet = 0 if pids else quiet + 1
+        time.sleep(0.1)
+    return time.time() - t - 3, peak
+
+
+def merge_specstar(r):
+    """search_merge in a backend whose peak memory is read before it ends."""
+    s = Session()
+    t = time.time()
+    s.run(BUILD_SETTINGS + "SELECT specstar.search_merge('entry');")
+    r["merge"] = time.time() - t
+    r["merge_peak_kb"] = proc_kb(s.pid, "VmHWM")
+    s.close()
+    log(f"  specstar.search_merge: {r['merge']:.1f} s, peak backend memory {r['merge_peak_kb'] / 1024:.0f} MB")
     r["stats"] = search_stats()
     r["bytes"] = int(r["stats"].get("bytes") or 0)
     r["table_bytes"] = int(psql("SELECT pg_total_relation_size('specstar_data.entry')"))
     log(f"  search_stats: {json.dumps(r['stats'])}")
-    return r
+
+
+def backend_memory(queries, backends):
+    """`backends` connections that have each run every query of every class (specstar), held
+    open together: the sum of their proportional set sizes (Pss: a page mapped by n processes
+    counts 1/n in each) and of their resident sizes, in kB."""
+    sessions = [Session() for _ in range(backends)]
+    sql = "".join(f"SELECT count(*) FROM ({VARIANTS['specstar'][1].format(q=lit(q))}) s;\n"
+                  for cls in CLASSES for q, _ in queries[cls])
+    for s in sessions:
+        s.run(sql)
+    pss = sum(proc_kb(s.pid, "Pss", "smaps_rollup") for s in sessions)
+    rss = sum(proc_kb(s.pid, "Rss", "smaps_rollup") for s in sessions)
+    for s in sessions:
+        s.close()
+    return pss, rss
+
+
+def storage():
+    """Bytes of each variant's table, its TOAST and indexes (what autovacuum leaves), and the
+    spec's history."""
+    row = psql("""SELECT pg_total_relation_size('fts_gin'),
+                         pg_total_relation_size('specstar_data.entry') + pg_total_relation_size('specstar.search_segment'),
+                         (SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c
+                           WHERE c.relnamespace = 'specstar_data'::regnamespace AND c.relkind = 'r' AND c.relname <> 'entry')""")
+    gin, spec, history = map(int, row.split("|"))
+    return {"gin": gin, "specstar": spec, "history": history}
 
 
 def prewarm():
@@ -445,6 +533,20 @@ def main():
             break
 
     results = {}
+    if "specstar" in variants:
+        log("search: query latency as loaded (no search_merge; background merges done) ...")
+        for cls in CLASSES:
+            if queries[cls]:
+                try:
+                    results[("loaded", "specstar", cls, 1)] = measure("specstar", cls, queries, 1)
+                except SqlError as e:
+                    failed = specstar_failure("specstar", "query", e)
+        try:
+            merge_specstar(spec)
+        except SqlError as e:
+            failed = specstar_failure("specstar", "merge", e)
+        prewarm()
+        warm("specstar", queries)
     log("search: query latency, fresh ...")
     floor = os.path.join(WORK, "select1.sql")
     with open(floor, "w") as f:
@@ -464,6 +566,13 @@ def main():
                 except SqlError as e:
                     failed = specstar_failure(v, "query", e)
                     variants = ["gin", "rum"]
+
+    memory = {}
+    if "specstar" in variants:
+        log("search: memory of backends that searched every class ...")
+        for n in (1, 8):
+            memory[n] = backend_memory(queries, n)
+            log(f"  {n} backend(s): Pss {memory[n][0] / 1024:.0f} MB, Rss {memory[n][1] / 1024:.0f} MB")
 
     log(f"search: {UPDATES} single-row updates, then the queries again ...")
     updates = {}
@@ -495,17 +604,23 @@ def main():
         except SqlError as e:
             failed = specstar_failure(v, "inserts", e)
 
-    ratios = compute_ratios(results, updates)
+    # what autovacuum does (it is off in the bench cluster), then the sizes
+    psql("VACUUM fts_gin; VACUUM docs_plain;" + (" VACUUM specstar.search_segment; VACUUM specstar_data.entry;" if spec else ""))
+    sizes = storage() if spec else None
+    if sizes:
+        log(f"  storage: GIN table {mb(sizes['gin'])}, specstar table + index {mb(sizes['specstar'])} (history {mb(sizes['history'])})")
+
+    ratios = compute_ratios(results, updates, inserts, memory, sizes)
     print()
     print_tables(build, spec, results, inserts, updates, ratios)
     write_doc(corpus, build, spec, stats_after, queries, results, inserts, updates, ratios,
-              skipped, failed, time.time() - started)
+              skipped, failed, time.time() - started, memory, sizes)
     log(f"search: done in {(time.time() - started) / 60:.1f} min")
     if failed:
         sys.exit(f"specstar: FAILED, {failed}")
 
 
-def compute_ratios(results, updates):
+def compute_ratios(results, updates, inserts, memory, sizes):
     def p50(phase, v, cls):
         r = results.get((phase, v, cls, 1))
         return r["p50"] if r else None
@@ -518,8 +633,11 @@ def compute_ratios(results, updates):
         else:
             ratios.append((name, None, target))
 
+    add("single-row INSERT: specstar tps / GIN tps", inserts.get("specstar"), inserts.get("gin"), ">= 0.5")
+    add("single-row UPDATE: specstar tps / GIN tps", (updates.get("specstar") or {}).get("tps"), (updates.get("gin") or {}).get("tps"), ">= 0.5")
     add("common term: ts_rank p50 / specstar p50", p50("fresh", "gin", "common"), p50("fresh", "specstar", "common"), ">= 10")
-    add("common term: RUM p50 / specstar p50", p50("fresh", "rum", "common"), p50("fresh", "specstar", "common"), ">= 2")
+    add("common term, as loaded (no search_merge): RUM p50 / specstar p50", p50("fresh", "rum", "common"), p50("loaded", "specstar", "common"), ">= 50")
+    add("common term, after search_merge: RUM p50 / specstar p50", p50("fresh", "rum", "common"), p50("fresh", "specstar", "common"), ">= 50")
     add("rare term: specstar p50 / GIN p50", p50("fresh", "specstar", "rare"), p50("fresh", "gin", "rare"), "<= 1.0")
     for v, label in (("specstar", "specstar"), ("gin", "GIN")):
         worst = None
@@ -529,6 +647,9 @@ def compute_ratios(results, updates):
                 worst = max(worst or 0, a / b)
         ratios.append((f"after {UPDATES} updates / fresh, {label} (worst class p50)", worst,
                        "<= 2" if v == "specstar" else "(reference)"))
+    add("memory: 8 backends / 1 backend (sum of Pss)", (memory.get(8) or (None,))[0], (memory.get(1) or (None,))[0], "<= 2")
+    add("storage after vacuum: specstar table + index / GIN table + index",
+        (sizes or {}).get("specstar"), (sizes or {}).get("gin"), "<= 1.5")
     return ratios
 
 
@@ -554,9 +675,9 @@ def print_tables(build, spec, results, inserts, updates, ratios):
     print(f"{'tsvector + GIN':34} {build['gin_load']:9.1f}s {build['gin_index']:7.1f}s {mb(build['gin_bytes']):>11}")
     print(f"{'tsvector + RUM':34} {build['rum_load']:9.1f}s {build['rum_index']:7.1f}s {mb(build['rum_bytes']):>11}")
     if spec:
-        print(f"{'specstar':34} {spec['load']:9.1f}s {spec['merge']:7.1f}s {mb(spec['bytes']):>11}")
+        print(f"{'specstar':34} {spec['load']:9.1f}s {spec.get('merge', 0):7.1f}s {mb(spec.get('bytes')):>11}")
     print()
-    for phase, clients in (("fresh", 1), ("fresh", 2), ("updated", 1)):
+    for phase, clients in (("loaded", 1), ("fresh", 1), ("fresh", 2), ("updated", 1)):
         print(f"top-10 p50 / p95 ms, {phase}, {clients} client(s)")
         for v in VARIANTS:
             cells = [fmt_ms(results.get((phase, v, cls, clients))) for cls in CLASSES]
@@ -574,7 +695,8 @@ def print_tables(build, spec, results, inserts, updates, ratios):
         print(f"{name:56} {ratio(value):>7}   target {target}")
 
 
-def write_doc(corpus, build, spec, stats_after, queries, results, inserts, updates, ratios, skipped, failed, elapsed):
+def write_doc(corpus, build, spec, stats_after, queries, results, inserts, updates, ratios, skipped, failed, elapsed,
+              memory, sizes):
     start, end = "<!-- search:start -->", "<!-- search:end -->"
     status = ""
     if skipped:
@@ -588,14 +710,14 @@ def write_doc(corpus, build, spec, stats_after, queries, results, inserts, updat
     ]
     if spec:
         build_rows.append(
-            f"| specstar (`INSERT INTO api.entry`, then `search_merge`) | {spec['load']:.1f} | {spec['merge']:.1f} | "
-            f"{mb(spec['bytes'])} | {mb(spec['table_bytes'])} |")
+            f"| specstar (`INSERT INTO api.entry`; background merges {spec['settle']:.1f} s; then `search_merge`) | {spec['load']:.1f} | "
+            f"{spec.get('merge', 0):.1f} | {mb(spec.get('bytes'))} | {mb(spec.get('table_bytes'))} |")
     lat_rows = []
-    for phase, clients in (("fresh", 1), ("fresh", 2), ("updated", 1)):
+    for phase, clients in (("loaded", 1), ("fresh", 1), ("fresh", 2), ("updated", 1)):
         for v in VARIANTS:
             cells = [fmt_ms(results.get((phase, v, cls, clients))) for cls in CLASSES]
             if any(c != "–" for c in cells):
-                label = {"fresh": "fresh", "updated": f"after {UPDATES} updates"}[phase]
+                label = {"loaded": "as loaded", "fresh": "fresh", "updated": f"after {UPDATES} updates"}[phase]
                 lat_rows.append(f"| {label} | {clients} | {VARIANTS[v][0]} | " + " | ".join(cells) + " |")
     q_rows = []
     for cls in CLASSES:
@@ -611,13 +733,27 @@ def write_doc(corpus, build, spec, stats_after, queries, results, inserts, updat
         f"| {n} | {ratio(v)} | {t} | {'' if v is None else check(v, t)} |" for n, v, t in ratios)
     stats = ""
     if spec:
-        stats = f"\n`specstar.search_stats('entry')` after the merge: `{json.dumps(spec['stats'])}`"
+        stats = (f"\n`specstar.search_stats('entry')` as loaded (background merges done): `{json.dumps(spec.get('stats_loaded'))}`; "
+                 f"after `search_merge`: `{json.dumps(spec.get('stats'))}`")
         if stats_after:
             stats += f"; after the updates: `{json.dumps(stats_after)}`"
         stats += ".\n"
     ins_ratio = ""
     if "plain" in inserts:
         ins_ratio = ": " + ", ".join(f"{names[v]} {ratio(tps / inserts['plain'])}× plain" for v, tps in inserts.items() if v != "plain") + "."
+    extra = []
+    if spec:
+        extra.append(f"Peak backend memory (VmHWM) during a merge: `search_merge` of the whole index "
+                     f"{spec.get('merge_peak_kb', 0) / 1024:.0f} MB; the background merger after the load "
+                     f"{spec.get('bg_peak_kb', 0) / 1024:.0f} MB.")
+    if memory:
+        extra.append("Memory of backends that each ran every query of every class, held open together: " + "; ".join(
+            f"{n} backend{'s' if n > 1 else ''}: Pss {p / 1024:.0f} MB (Rss {r / 1024:.0f} MB)" for n, (p, r) in sorted(memory.items())) + ".")
+    if sizes:
+        extra.append(f"Storage after `VACUUM` (what autovacuum does; it is off in the bench cluster): `tsvector` + GIN table "
+                     f"{mb(sizes['gin'])}; specstar's table and search index {mb(sizes['specstar'])}, and its history "
+                     f"(revision tables, not counted in the ratio) {mb(sizes['history'])}.")
+    extra_text = "\n\n".join(extra)
     floor = " and ".join(f"{results[('floor', c)]['p50']:.3f} ms with {c} client{'s' if c > 1 else ''}"
                          for c in (1, 2) if ("floor", c) in results)
     block = f"""{start}
@@ -644,6 +780,8 @@ Top-10 latency, p50 / p95 in ms (pgbench's latency, round trip included: `SELECT
 {chr(10).join(write_rows)}
 
 Single-row INSERT{ins_ratio}
+
+{extra_text}
 
 | ratio (1 client) | value | target | |
 |---|---|---|---|

@@ -15,11 +15,16 @@ CREATE TABLE specstar.search_segment (
   data bytea NOT NULL,
   -- (resource id, write number) pairs, 24 bytes each: what this segment's write deleted
   tombstones bytea NOT NULL,
+  -- a pending write: its documents (JSON), not indexed yet (readers index them in memory;
+  -- a later write folds them into a segment); NULL for a segment
+  pending bytea,
   created_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (spec, segment)
 );
 -- tantivy's files are compressed already
 ALTER TABLE specstar.search_segment ALTER COLUMN data SET STORAGE EXTERNAL;
+-- a pending write's few documents stay in its row (compressed when large)
+ALTER TABLE specstar.search_segment ALTER COLUMN pending SET STORAGE MAIN;
 -- Every search and write lists the spec's segments: keep that list a page or two. Writes
 -- insert a segment each and merges delete them, so vacuum early; and segment bytes go out of
 -- line even for small segments, so that the rows stay a few dozen bytes.
@@ -82,7 +87,8 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
   SELECT (SELECT count(*)::integer FROM specstar.search_segment s WHERE s.spec = x.name),
          (c ->> 'documents')::bigint,
          (c ->> 'tombstones')::bigint,
-         (SELECT coalesce(sum(pg_catalog.octet_length(s.data) + pg_catalog.octet_length(s.tombstones)), 0)::bigint
+         (SELECT coalesce(sum(pg_catalog.octet_length(s.data) + pg_catalog.octet_length(s.tombstones)
+                             + coalesce(pg_catalog.octet_length(s.pending), 0)), 0)::bigint
             FROM specstar.search_segment s WHERE s.spec = x.name)
     FROM specstar._spec(search_stats.spec) x, specstar._search_counts(x.name) c
 $$;

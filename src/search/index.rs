@@ -9,7 +9,7 @@ use specstar_search::cache::Searcher;
 use specstar_search::{Config, IndexCache};
 
 use super::fail;
-use super::store::{insert_segment, read_state, State};
+use super::store::{delete_rows, insert_segment, read_rows, read_state, Row, State};
 
 thread_local! {
     /// This backend's copy of each spec's index.
@@ -26,24 +26,109 @@ pub(super) fn with_index<R>(
 ) -> R {
     CACHES.with(|caches| {
         let mut caches = caches.borrow_mut();
-        let loaded = |c: &HashMap<String, IndexCache>| c.get(spec).map(|c| c.loaded_ids()).unwrap_or_default();
-        let mut st = read_state(spec, user, loaded(&caches));
-        let config = check(&st);
-        if caches.get(spec).is_none_or(|c| c.config != config) {
-            // a new version changed the index: what was read relied on the old cache
-            let c = IndexCache::new(config.clone()).unwrap_or_else(|e| fail("opening the index", e));
-            caches.insert(spec.to_string(), c);
-            st = read_state(spec, user, vec![]);
-            check(&st);
+        for _ in 0..10 {
+            let loaded = |c: &HashMap<String, IndexCache>| c.get(spec).map(|c| c.loaded_ids()).unwrap_or_default();
+            let mut st = read_state(spec, user, loaded(&caches));
+            let config = check(&st);
+            if caches.get(spec).is_none_or(|c| c.config != config) {
+                // a new version changed the index: what was read relied on the old cache
+                let c = new_cache(config.clone());
+                caches.insert(spec.to_string(), c);
+                st = read_state(spec, user, vec![]);
+                check(&st);
+            }
+            let cache = caches.get_mut(spec).expect("inserted above");
+            // pending rows whose group lost a member are read again
+            let orphans = cache.evict_except(&st.segments).unwrap_or_else(|e| fail("evicting segments", e));
+            let mut rows = std::mem::take(&mut st.missing);
+            if !orphans.is_empty() {
+                let again = read_rows(spec, &orphans, false);
+                if again.len() != orphans.len() {
+                    continue;
+                }
+                rows.extend(again);
+            }
+            // stored segments come from the shared directory when they are there, else
+            // with their bytes, which puts them there
+            let mut pending = vec![];
+            let mut need = vec![];
+            for row in rows {
+                match row {
+                    Row::Pending(p) => pending.push(p),
+                    Row::Stored(meta) => {
+                        if !cache.load_shared(&meta).unwrap_or_else(|e| fail(&format!("segment {}", meta.id), e)) {
+                            need.push(meta.id);
+                        }
+                    }
+                }
+            }
+            if !need.is_empty() {
+                let blobs = read_rows(spec, &need, true);
+                if blobs.len() != need.len() {
+                    continue;
+                }
+                for row in blobs {
+                    if let Row::Stored(blob) = row {
+                        cache.load(&blob).unwrap_or_else(|e| fail(&format!("segment {}", blob.id), e));
+                    }
+                }
+            }
+            cache.load_pending(pending).unwrap_or_else(|e| fail("indexing pending writes", e));
+            let searcher = cache.open(&st.segments).unwrap_or_else(|e| fail("opening the index", e));
+            return f(cache, &searcher, &st, &config);
         }
-        let cache = caches.get_mut(spec).expect("inserted above");
-        cache.evict_except(&st.segments).unwrap_or_else(|e| fail("evicting segments", e));
-        for blob in &st.missing {
-            cache.load(blob).unwrap_or_else(|e| fail(&format!("segment {}", blob.id), e));
-        }
-        let searcher = cache.open(&st.segments).unwrap_or_else(|e| fail("opening the index", e));
-        f(cache, &searcher, &st, &config)
+        fail("reading the index", "segments kept disappearing under concurrent merges")
     })
+}
+
+/// A new cache of a spec's index, over the server's shared directory of segment files.
+fn new_cache(config: Config) -> IndexCache {
+    IndexCache::with_shared_dir(config, &shared_dir()).unwrap_or_else(|e| fail("opening the index", e))
+}
+
+/// `$PGDATA/base/pgsql_tmp/pgsql_tmp_specstar/<database oid>`: PostgreSQL empties its
+/// temporary-file directories when it starts (after a crash too), and base backups leave them
+/// out, so the copies of segment files never outlive the server run that wrote them and are
+/// never copied to a replica (which writes its own from the rows it replays).
+pub(super) fn shared_dir() -> std::path::PathBuf {
+    let data = unsafe { std::ffi::CStr::from_ptr(pg_sys::DataDir) }.to_string_lossy().into_owned();
+    let db = unsafe { pg_sys::MyDatabaseId }.to_u32().to_string();
+    std::path::Path::new(&data).join("base").join("pgsql_tmp").join("pgsql_tmp_specstar").join(db)
+}
+
+/// Removes the shared files of segments that no longer exist (dropped specs, rebuilt
+/// indexes, merges whose inputs no backend had loaded): every file whose segment this
+/// statement does not see, except files still being written. A backend with an older
+/// snapshot that needs one after all writes it again from the row. Returns the files removed.
+pub(super) fn sweep_shared_dir() -> usize {
+    let Ok(entries) = std::fs::read_dir(shared_dir()) else { return 0 };
+    let live: std::collections::HashSet<String> = super::store::prepared(
+        "SELECT replace(segment::text, '-', '') FROM specstar.search_segment WHERE pending IS NULL",
+        &[],
+        false,
+        &[],
+        |table| {
+            let mut out = std::collections::HashSet::new();
+            for row in table {
+                out.extend(row.get::<String>(1)?);
+            }
+            Ok(out)
+        },
+    )
+    .unwrap_or_else(|e| fail("reading the index", e));
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let young = entry.metadata().and_then(|m| m.modified()).is_ok_and(|t| t.elapsed().is_ok_and(|age| age.as_secs() < 600));
+        if name.ends_with(".tmp") && young {
+            continue;
+        }
+        let segment = name.split('.').next().unwrap_or_default();
+        if !live.contains(segment) && std::fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
 }
 
 /// `with_index` for specstar's own maintenance: the spec's current config, no rights check.
@@ -82,16 +167,7 @@ pub(super) fn merge(spec: &str, config: &Config, inputs: Option<Vec<String>>) ->
         (Some((merged, before - kept)), inputs)
     });
     let Some((merged, dropped)) = merged else { return (0, 0) };
-    let removed = Spi::get_one_with_args::<i64>(
-        "WITH d AS (DELETE FROM specstar.search_segment WHERE spec = $1 AND segment = ANY($2::uuid[]) RETURNING 1)
-         SELECT count(*) FROM d",
-        &[spec.into(), inputs.clone().into()],
-    )
-    .unwrap_or_else(|e| fail("merging", e))
-    .unwrap_or(0);
-    if removed as usize != inputs.len() {
-        fail("merging", format!("{} of {} input segments were already gone (a concurrent merge?)", inputs.len() - removed as usize, inputs.len()));
-    }
+    delete_rows(spec, &inputs, "merging");
     if let Some(m) = &merged {
         insert_segment(spec, m);
     }

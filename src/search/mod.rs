@@ -8,6 +8,7 @@
 //! searchable properties) are raised with SQLSTATEs pgrx knows (22023, 42501), which reach the
 //! client unchanged and without a backtrace.
 
+mod background;
 mod index;
 mod scope;
 mod store;
@@ -27,8 +28,9 @@ use store::*;
 /// Segments merged together at each size level (specstar_search::policy).
 const FAN_IN: usize = 8;
 
-/// Segments this large are merged only by search_merge, never by a write.
-const INLINE_MERGE_MAX_DOCS: u32 = 32 << 10;
+/// Segments this large are merged only by the background worker or search_merge, never by a
+/// write: a write's merge rewrites at most FAN_IN of them.
+const INLINE_MERGE_MAX_DOCS: u32 = 2 << 10;
 
 /// Hits of one call that get highlights (the rest get none): highlighting reads the texts.
 const HIGHLIGHT_HITS: usize = 100;
@@ -49,6 +51,14 @@ pub fn register_settings() {
         &MAX_TOP,
         1,
         100_000_000,
+        pgrx::GucContext::Suset,
+        pgrx::GucFlags::default(),
+    );
+    pgrx::GucRegistry::define_bool_guc(
+        c"specstar.search_background_merge",
+        c"Whether writes start a background worker to merge the large segments of a search index.",
+        c"Off: large segments are merged only by specstar.search_merge. Only superusers can change it.",
+        &background::ENABLED,
         pgrx::GucContext::Suset,
         pgrx::GucFlags::default(),
     );
@@ -210,10 +220,15 @@ fn visible_ids(spec: &str, hits: &[(String, f32)]) -> std::collections::HashSet<
     .unwrap_or_else(|e| fail("filtering the hits by the access rules", e))
 }
 
-/// Called by a spec's statement triggers: one new segment holding `docs` (`[[id, field
-/// values...], ...]` in the order of the version's searchable fields) and tombstones for
-/// `deleted` (old versions of updated or deleted resources); then, when a size level of the
-/// index is full, a merge of that level.
+/// Called by a spec's statement triggers with the documents of one statement (`[[id, field
+/// values...], ...]` in the order of the version's searchable fields) and the resources whose
+/// old versions it replaced or deleted (`deleted`, one tombstone each).
+///
+/// A small write is stored as it is, a pending row, indexed by whoever reads it (in memory,
+/// together with the other pending rows); a bigger one is indexed into a segment right away.
+/// Once the pending rows hold enough, the write that notices folds them into one segment; then,
+/// when a size level of small segments is full, a merge of that level; larger segments are
+/// merged by a background worker ([`background`]).
 #[pg_extern(name = "_search_write")]
 fn search_write(spec: &str, vid: i64, deleted: Option<Vec<Uuid>>, docs: Option<crate::json::Json>) {
     let Some(config) = config_of(vid) else { return };
@@ -223,13 +238,70 @@ fn search_write(spec: &str, vid: i64, deleted: Option<Vec<Uuid>>, docs: Option<c
         let tombstones: Vec<Tombstone> =
             deleted.unwrap_or_default().iter().map(|u| Tombstone { key: u.to_string(), seq }).collect();
         let docs: Vec<_> = docs.iter().flat_map(|d| d.as_array().into_iter().flatten()).filter_map(|r| doc_of(&config, r, seq)).collect();
-        let Some(blob) = segment::build(&config, &docs, tombstones).unwrap_or_else(|e| fail("indexing", e)) else { return };
-        let sizes = insert_segment(spec, &blob);
-        let inputs = specstar_search::policy::pick(&sizes, FAN_IN, INLINE_MERGE_MAX_DOCS);
-        if !inputs.is_empty() && read_committed() && try_merge_lock(spec) {
-            merge(spec, &config, Some(inputs));
-        }
+        let text: usize = docs.iter().flat_map(|d| d.fields.iter().flatten()).map(String::len).sum();
+        let sizes = if docs.len() <= PENDING_MAX_DOCS && text <= PENDING_MAX_BYTES {
+            if docs.is_empty() && tombstones.is_empty() {
+                return;
+            }
+            insert_pending(spec, &docs, tombstones)
+        } else {
+            let Some(blob) = segment::build(&config, &docs, tombstones).unwrap_or_else(|e| fail("indexing", e)) else { return };
+            insert_segment(spec, &blob)
+        };
+        maintain(spec, &config, sizes);
     })
+}
+
+/// Pending rows are folded into a segment once they hold this many documents or rows.
+const FOLD_DOCS: u32 = 128;
+const FOLD_ROWS: usize = 128;
+
+/// A write of at most this many documents, and this much text, is stored pending.
+const PENDING_MAX_DOCS: usize = 32;
+const PENDING_MAX_BYTES: usize = 256 << 10;
+
+/// What a write does after storing its row, given the sizes of every row: fold the pending
+/// rows when they are enough, merge a full level of small segments, and start the background
+/// worker when a level of large segments is full. Folds and merges wait for no one: they are
+/// left to a later write when another one holds the merge lock.
+fn maintain(spec: &str, config: &Config, mut sizes: Vec<store::Size>) {
+    if !read_committed() {
+        return;
+    }
+    let pending: Vec<&store::Size> = sizes.iter().filter(|s| s.2).collect();
+    let fold_now = pending.len() >= FOLD_ROWS || pending.iter().map(|s| s.1).sum::<u32>() >= FOLD_DOCS;
+    let stored = |sizes: &[store::Size]| -> Vec<(String, u32)> { sizes.iter().filter(|s| !s.2).map(|s| (s.0.clone(), s.1)).collect() };
+    let small = specstar_search::policy::pick(&stored(&sizes), FAN_IN, INLINE_MERGE_MAX_DOCS);
+    if !fold_now && small.is_empty() {
+        background::wanted(spec, &stored(&sizes));
+        return;
+    }
+    if !try_merge_lock(spec) {
+        return;
+    }
+    if fold_now {
+        if let Some(s) = fold(spec, config) {
+            sizes = s;
+        }
+    }
+    let small = specstar_search::policy::pick(&stored(&sizes), FAN_IN, INLINE_MERGE_MAX_DOCS);
+    if !small.is_empty() {
+        merge(spec, config, Some(small));
+    }
+}
+
+/// Folds the pending rows this statement sees into one segment (under the merge lock).
+/// Returns the sizes after, or None when there was nothing to fold.
+fn fold(spec: &str, config: &Config) -> Option<Vec<store::Size>> {
+    let rows = read_pending(spec);
+    if rows.is_empty() {
+        return None;
+    }
+    let writes: Vec<_> = rows.iter().map(|r| (r.docs.clone(), r.tombstones.clone())).collect();
+    let ids: Vec<String> = rows.into_iter().map(|r| r.id).collect();
+    let blob = segment::fold(config, &writes, true).unwrap_or_else(|e| fail("folding pending writes", e));
+    delete_rows(spec, &ids, "folding");
+    blob.map(|b| insert_segment(spec, &b))
 }
 
 fn read_committed() -> bool {
@@ -251,6 +323,7 @@ fn search_merge(spec: &str) -> JsonB {
     as_index_owner(|| {
         merge_lock(spec);
         let (merged, dropped) = merge(spec, &config, None);
+        index::sweep_shared_dir();
         JsonB(json!({"merged": merged, "tombstones_dropped": dropped}))
     })
 }

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::Value;
-use specstar_search::{Config, Doc, Language, SegmentBlob};
+use specstar_search::{Config, Doc, Language, PendingRow, SegmentBlob, Tombstone};
 
 use super::fail;
 
@@ -94,12 +94,21 @@ pub(super) fn as_index_owner<R>(f: impl FnOnce() -> R) -> R {
 
 /// What one call needs to know about a spec's index, read in one statement (so in one
 /// snapshot, whatever the transaction did before): the spec's current version, whether `user`
-/// may read it, the visible segments, and those of them the backend has not loaded yet.
+/// may read it, the visible rows (stored segments and pending writes), and those of them the
+/// backend has not loaded yet (stored segments without their bytes).
 pub(super) struct State {
     pub(super) vid: Option<i64>,
     pub(super) readable: bool,
     pub(super) segments: Vec<String>,
-    pub(super) missing: Vec<SegmentBlob>,
+    pub(super) missing: Vec<Row>,
+}
+
+/// A row of the index as read.
+pub(super) enum Row {
+    /// a stored segment; its bytes only when they were asked for
+    Stored(SegmentBlob),
+    /// a write whose documents are not indexed yet
+    Pending(PendingRow),
 }
 
 pub(super) fn read_state(spec: &str, user: pg_sys::Oid, loaded: Vec<String>) -> State {
@@ -123,7 +132,7 @@ pub(super) fn read_state(spec: &str, user: pg_sys::Oid, loaded: Vec<String>) -> 
         )
         .unwrap_or_else(|e| fail("reading the index", e));
         let wanted: Vec<String> = segments.iter().filter(|s| !loaded.contains(s)).cloned().collect();
-        let missing = if wanted.is_empty() { vec![] } else { read_segments(spec, &wanted) };
+        let missing = if wanted.is_empty() { vec![] } else { read_rows(spec, &wanted, false) };
         if missing.len() == wanted.len() {
             return State { vid, readable, segments, missing };
         }
@@ -131,31 +140,70 @@ pub(super) fn read_state(spec: &str, user: pg_sys::Oid, loaded: Vec<String>) -> 
     fail("reading the index", "segments kept disappearing under concurrent merges")
 }
 
-/// The segments `ids` of a spec, as stored.
-pub(super) fn read_segments(spec: &str, ids: &[String]) -> Vec<SegmentBlob> {
+/// The rows `ids` of a spec's index, as stored; stored segments with their bytes when
+/// `with_data` (otherwise `data` is empty: their files are in the shared directory).
+pub(super) fn read_rows(spec: &str, ids: &[String], with_data: bool) -> Vec<Row> {
     prepared(
-        "SELECT replace(segment::text, '-', ''), docs, files, data, tombstones FROM specstar.search_segment
-          WHERE spec = $1 AND segment = ANY($2::uuid[])",
-        &[TEXT, PgOid::BuiltIn(PgBuiltInOids::TEXTARRAYOID)],
+        "SELECT replace(segment::text, '-', ''), docs, files, CASE WHEN $3 THEN data END, tombstones, pending
+           FROM specstar.search_segment WHERE spec = $1 AND segment = ANY($2::uuid[])",
+        &[TEXT, PgOid::BuiltIn(PgBuiltInOids::TEXTARRAYOID), PgOid::BuiltIn(PgBuiltInOids::BOOLOID)],
         false,
-        &[spec.into(), ids.to_vec().into()],
+        &[spec.into(), ids.to_vec().into(), with_data.into()],
         |table| {
             let mut out = vec![];
             for row in table {
                 let id: String = row.get(1)?.unwrap_or_default();
                 let what = format!("segment {id}");
-                let files: JsonB = row.get(3)?.unwrap_or(JsonB(Value::Null));
-                let files = SegmentBlob::parse_files(&files.0).unwrap_or_else(|e| fail(&what, e));
                 let tombstones = SegmentBlob::parse_tombstones(row.get::<&[u8]>(5)?.unwrap_or_default())
                     .unwrap_or_else(|e| fail(&what, e));
+                if let Some(pending) = row.get::<&[u8]>(6)? {
+                    let docs = specstar_search::segment::decode_docs(pending).unwrap_or_else(|e| fail(&what, e));
+                    out.push(Row::Pending(PendingRow { id, docs, tombstones }));
+                    continue;
+                }
+                let files: JsonB = row.get(3)?.unwrap_or(JsonB(Value::Null));
+                let files = SegmentBlob::parse_files(&files.0).unwrap_or_else(|e| fail(&what, e));
                 let docs = row.get::<i32>(2)?.unwrap_or(0) as u32;
                 let data = row.get::<&[u8]>(4)?.unwrap_or_default().to_vec();
-                out.push(SegmentBlob { id, docs, files, data, tombstones });
+                out.push(Row::Stored(SegmentBlob { id, docs, files, data, tombstones }));
             }
             Ok(out)
         },
     )
     .unwrap_or_else(|e| fail("reading segments", e))
+}
+
+/// The sizes of every row of a spec's index as this statement sees them.
+pub(super) fn sizes(spec: &str) -> Vec<Size> {
+    prepared(
+        "SELECT replace(segment::text, '-', ''), docs, pending IS NOT NULL FROM specstar.search_segment WHERE spec = $1",
+        &[TEXT],
+        false,
+        &[spec.into()],
+        |table| {
+            let mut out = vec![];
+            for row in table {
+                out.push((row.get::<String>(1)?.unwrap_or_default(), row.get::<i32>(2)?.unwrap_or(0) as u32, row.get::<bool>(3)?.unwrap_or(false)));
+            }
+            Ok(out)
+        },
+    )
+    .unwrap_or_else(|e| fail("reading the index", e))
+}
+
+/// The pending writes of a spec this statement sees.
+pub(super) fn read_pending(spec: &str) -> Vec<PendingRow> {
+    let ids: Vec<String> = sizes(spec).into_iter().filter(|s| s.2).map(|s| s.0).collect();
+    if ids.is_empty() {
+        return vec![];
+    }
+    read_rows(spec, &ids, false)
+        .into_iter()
+        .filter_map(|r| match r {
+            Row::Pending(p) => Some(p),
+            Row::Stored(_) => None,
+        })
+        .collect()
 }
 
 /// A resource as the triggers hand it to the index, `[id, field values...]` (a value: a
@@ -216,17 +264,33 @@ pub(super) fn next_seq() -> u64 {
         .unwrap_or_else(|| fail("numbering the write", "nextval returned NULL")) as u64
 }
 
-/// Stores a segment and returns (segment, documents) of every segment of the spec, the new
-/// one included: what a write needs to decide whether to merge, in one statement.
-pub(super) fn insert_segment(spec: &str, blob: &SegmentBlob) -> Vec<(String, u32)> {
+/// A row of the index as a write sees it: (id, documents, pending).
+pub(super) type Size = (String, u32, bool);
+
+/// Stores a segment and returns the sizes of every row of the spec's index, the new one
+/// included: what a write needs to decide whether to fold or merge, in one statement.
+pub(super) fn insert_segment(spec: &str, blob: &SegmentBlob) -> Vec<Size> {
+    insert_row(spec, blob, None)
+}
+
+/// Stores a pending write (documents not indexed yet, and the write's tombstones); returns
+/// the sizes as [`insert_segment`] does.
+pub(super) fn insert_pending(spec: &str, docs: &[Doc], tombstones: Vec<Tombstone>) -> Vec<Size> {
+    let mut blob = SegmentBlob::tombstones_only(tombstones);
+    blob.docs = docs.len() as u32;
+    let pending = specstar_search::segment::encode_docs(docs).unwrap_or_else(|e| fail("storing a write", e));
+    insert_row(spec, &blob, Some(&pending))
+}
+
+fn insert_row(spec: &str, blob: &SegmentBlob, pending: Option<&[u8]>) -> Vec<Size> {
     let tombstones = blob.tombstones_bytes().unwrap_or_else(|e| fail("storing a segment", e));
     let bytea = PgOid::BuiltIn(PgBuiltInOids::BYTEAOID);
     let mut sizes = prepared(
         // the outer SELECT sees the table as it was before the INSERT of its WITH clause
-        "WITH stored AS (INSERT INTO specstar.search_segment (spec, segment, docs, files, data, tombstones)
-                         VALUES ($1, $2::uuid, $3, $4, $5, $6))
-         SELECT replace(segment::text, '-', ''), docs FROM specstar.search_segment WHERE spec = $1 ORDER BY segment",
-        &[TEXT, TEXT, PgOid::BuiltIn(PgBuiltInOids::INT4OID), PgOid::BuiltIn(PgBuiltInOids::JSONBOID), bytea, bytea],
+        "WITH stored AS (INSERT INTO specstar.search_segment (spec, segment, docs, files, data, tombstones, pending)
+                         VALUES ($1, $2::uuid, $3, $4, $5, $6, $7))
+         SELECT replace(segment::text, '-', ''), docs, pending IS NOT NULL FROM specstar.search_segment WHERE spec = $1 ORDER BY segment",
+        &[TEXT, TEXT, PgOid::BuiltIn(PgBuiltInOids::INT4OID), PgOid::BuiltIn(PgBuiltInOids::JSONBOID), bytea, bytea, bytea],
         true,
         &[
             spec.into(),
@@ -235,18 +299,37 @@ pub(super) fn insert_segment(spec: &str, blob: &SegmentBlob) -> Vec<(String, u32
             JsonB(blob.files_json()).into(),
             blob.data.as_slice().into(),
             tombstones.as_slice().into(),
+            pending.into(),
         ],
         |table| {
             let mut out = vec![];
             for row in table {
-                out.push((row.get::<String>(1)?.unwrap_or_default(), row.get::<i32>(2)?.unwrap_or(0) as u32));
+                out.push((row.get::<String>(1)?.unwrap_or_default(), row.get::<i32>(2)?.unwrap_or(0) as u32, row.get::<bool>(3)?.unwrap_or(false)));
             }
             Ok(out)
         },
     )
     .unwrap_or_else(|e| fail("storing a segment", e));
-    sizes.push((blob.id.clone(), blob.docs));
+    sizes.push((blob.id.clone(), blob.docs, pending.is_some()));
     sizes
+}
+
+/// Deletes rows of the index that a fold or merge replaced; they must all be there (the
+/// merge lock is held).
+pub(super) fn delete_rows(spec: &str, ids: &[String], what: &str) {
+    let removed = prepared(
+        "WITH d AS (DELETE FROM specstar.search_segment WHERE spec = $1 AND segment = ANY($2::uuid[]) RETURNING 1)
+         SELECT count(*) FROM d",
+        &[TEXT, PgOid::BuiltIn(PgBuiltInOids::TEXTARRAYOID)],
+        true,
+        &[spec.into(), ids.to_vec().into()],
+        |t| t.first().get::<i64>(1),
+    )
+    .unwrap_or_else(|e| fail(what, e))
+    .unwrap_or(0);
+    if removed as usize != ids.len() {
+        fail(what, format!("{} of {} input rows were already gone (a concurrent merge?)", ids.len() - removed as usize, ids.len()));
+    }
 }
 
 pub(super) fn lock_key(spec: &str) -> String {

@@ -15,6 +15,9 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Value};
 use tantivy::collector::TopDocs;
 use tantivy::directory::{ManagedDirectory, RamDirectory, TerminatingWrite};
+
+use crate::directory::CacheDirectory;
+use crate::segment::Doc;
 use tantivy::fastfield::write_alive_bitset;
 use tantivy::index::SegmentId;
 use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, Query, TermQuery, TermSetQuery};
@@ -25,6 +28,9 @@ pub use tantivy::Searcher;
 use crate::schema::{settings, Config, IndexSchema};
 use crate::segment::{pack, SegmentBlob};
 use crate::{IndexError, Result};
+
+/// Past this many groups of pending rows, [`IndexCache::load_pending`] makes one of them all.
+const MAX_GROUPS: usize = 4;
 
 /// Documents of resource `key` written before write number `seq` are gone.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,6 +44,8 @@ struct Loaded {
     /// None for a segment that only carries tombstones
     reader: Option<SegmentReader>,
     tombstones: Vec<Tombstone>,
+    /// the segment's files in the shared directory (none: in memory)
+    shared: Vec<String>,
 }
 
 /// The delete file a segment has in the open searcher.
@@ -47,19 +55,36 @@ struct Deletes {
     opstamp: u64,
 }
 
+/// A pending write as stored: documents not yet indexed, and the write's tombstones.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PendingRow {
+    pub id: String,
+    pub docs: Vec<Doc>,
+    pub tombstones: Vec<Tombstone>,
+}
+
+/// The segments the cache works with ("units"): a stored segment stands for itself; pending
+/// rows are indexed together, when first seen, into one in-memory segment, their group, that
+/// stands for all of them and is used only while every one of them is visible.
 pub struct IndexCache {
     pub config: Config,
     schema: IndexSchema,
-    dir: RamDirectory,
+    dir: CacheDirectory,
     base: Index,
     meta_template: Value,
     loaded: HashMap<String, Loaded>,
+    /// pending row -> its group (a unit in `loaded`)
+    group_of: HashMap<String, String>,
+    /// group -> its pending rows
+    members: HashMap<String, Vec<String>>,
+    /// the loaded pending rows, kept to index them again with later ones
+    pending: HashMap<String, PendingRow>,
     /// (target, source) -> (index of a tombstone of source, a doc of target it hides)
     resolved: HashMap<(String, String), Vec<(u32, DocId)>>,
     deletes: HashMap<String, Deletes>,
     next_opstamp: u64,
-    /// the sorted visible segments of the open searcher
-    current: Option<(Vec<String>, IndexReader, Searcher)>,
+    /// the sorted visible rows, their units, and the searcher over them
+    current: Option<(Vec<String>, Vec<String>, IndexReader, Searcher)>,
 }
 
 /// What the open index holds.
@@ -71,9 +96,21 @@ pub struct Stats {
 }
 
 impl IndexCache {
+    /// A cache holding every segment in memory.
     pub fn new(config: Config) -> Result<IndexCache> {
+        Self::with_dir(config, CacheDirectory::in_memory())
+    }
+
+    /// A cache that keeps the files of stored segments in `shared` (created if missing), a
+    /// directory that every process of the server maps the same files from: one copy of each
+    /// segment in memory, however many backends search it. Files are written once, under a
+    /// temporary name then renamed, so a reader never maps a partial file.
+    pub fn with_shared_dir(config: Config, shared: &Path) -> Result<IndexCache> {
+        Self::with_dir(config, CacheDirectory::shared(shared)?)
+    }
+
+    fn with_dir(config: Config, dir: CacheDirectory) -> Result<IndexCache> {
         let schema = config.index_schema();
-        let dir = RamDirectory::create();
         let base = Index::create(dir.clone(), schema.schema.clone(), settings())?;
         let meta_template: Value = serde_json::from_slice(&tantivy::Directory::atomic_read(&dir, Path::new("meta.json"))?)?;
         Ok(IndexCache {
@@ -83,6 +120,9 @@ impl IndexCache {
             base,
             meta_template,
             loaded: HashMap::new(),
+            group_of: HashMap::new(),
+            members: HashMap::new(),
+            pending: HashMap::new(),
             resolved: HashMap::new(),
             deletes: HashMap::new(),
             next_opstamp: 1,
@@ -94,31 +134,57 @@ impl IndexCache {
         &self.schema
     }
 
-    /// The ids of the loaded segments.
+    /// The ids of the loaded stored segments and pending rows.
     pub fn loaded_ids(&self) -> Vec<String> {
-        self.loaded.keys().cloned().collect()
+        self.loaded.keys().filter(|k| !self.members.contains_key(*k)).chain(self.group_of.keys()).cloned().collect()
     }
 
     pub fn is_loaded(&self, segment: &str) -> bool {
-        self.loaded.contains_key(segment)
+        (self.loaded.contains_key(segment) && !self.members.contains_key(segment)) || self.group_of.contains_key(segment)
     }
 
-    /// Takes a segment's files and tombstones into memory.
+    /// Takes a stored segment's files and tombstones into the cache (the shared directory
+    /// when there is one).
     pub fn load(&mut self, blob: &SegmentBlob) -> Result<()> {
+        self.load_unit(blob, true)
+    }
+
+    /// Loads a stored segment from the shared directory alone, when every one of its files
+    /// (`blob.files`; `blob.data` is not needed) is there: true, or false when the segment's
+    /// bytes are needed ([`IndexCache::load`]).
+    pub fn load_shared(&mut self, blob: &SegmentBlob) -> Result<bool> {
+        if self.loaded.contains_key(&blob.id) {
+            return Ok(true);
+        }
+        if blob.docs > 0 && !self.dir.has_files(&blob.files) {
+            return Ok(false);
+        }
+        self.load_unit(blob, true)?;
+        Ok(true)
+    }
+
+    fn load_unit(&mut self, blob: &SegmentBlob, share: bool) -> Result<()> {
         if self.loaded.contains_key(&blob.id) {
             return Ok(());
         }
+        let mut shared = vec![];
         for (name, off, len) in &blob.files {
-            let end = off.checked_add(*len).filter(|e| *e <= blob.data.len());
-            let Some(end) = end else {
-                return Err(IndexError(format!("segment {}: file {name} lies outside the segment's bytes", blob.id)));
-            };
+            if share && self.dir.is_shared() {
+                if !self.dir.has_files(std::slice::from_ref(&(name.clone(), *off, *len))) {
+                    let bytes = file_bytes(blob, name, *off, *len)?;
+                    self.dir.share(name, bytes)?;
+                }
+                self.dir.map(name);
+                shared.push(name.clone());
+                continue;
+            }
             let path = PathBuf::from(name);
             if tantivy::Directory::exists(&self.dir, &path)? {
                 continue;
             }
+            let bytes = file_bytes(blob, name, *off, *len)?;
             let mut w = tantivy::Directory::open_write(&self.dir, &path)?;
-            w.write_all(&blob.data[*off..end])?;
+            w.write_all(bytes)?;
             w.terminate()?;
         }
         let reader = if blob.docs > 0 {
@@ -128,53 +194,121 @@ impl IndexCache {
         } else {
             None
         };
-        self.loaded.insert(blob.id.clone(), Loaded { docs: blob.docs, reader, tombstones: blob.tombstones.clone() });
+        self.loaded.insert(blob.id.clone(), Loaded { docs: blob.docs, reader, tombstones: blob.tombstones.clone(), shared });
         Ok(())
     }
 
-    /// Forgets segments that are not in `keep` (no longer visible: merged away or rolled back).
-    pub fn evict_except(&mut self, keep: &[String]) -> Result<()> {
-        let keep: HashSet<&String> = keep.iter().collect();
-        let gone: Vec<String> = self.loaded.keys().filter(|k| !keep.contains(k)).cloned().collect();
-        if gone.is_empty() {
+    /// Indexes pending rows (those not loaded yet) into one in-memory segment, their group.
+    /// Past a few groups, the loaded groups are indexed again together with the new rows, so
+    /// that a backend that searches after every write does not end up with a segment per write.
+    /// Call it after [`IndexCache::evict_except`]: every loaded group is then visible.
+    pub fn load_pending(&mut self, rows: Vec<PendingRow>) -> Result<()> {
+        let mut rows: Vec<PendingRow> = rows.into_iter().filter(|r| !self.group_of.contains_key(&r.id)).collect();
+        if rows.is_empty() {
             return Ok(());
+        }
+        if self.members.len() >= MAX_GROUPS {
+            let groups: Vec<String> = self.members.keys().cloned().collect();
+            for g in groups {
+                for m in self.members.remove(&g).unwrap_or_default() {
+                    self.group_of.remove(&m);
+                    rows.extend(self.pending.remove(&m));
+                }
+                self.drop_unit(&g);
+            }
+            self.current = None;
+        }
+        let writes: Vec<(Vec<Doc>, Vec<Tombstone>)> = rows.iter().map(|r| (r.docs.clone(), r.tombstones.clone())).collect();
+        let blob = crate::segment::fold(&self.config, &writes, false)?.unwrap_or_else(|| SegmentBlob::tombstones_only(vec![]));
+        self.load_unit(&blob, false)?;
+        let mut ids = vec![];
+        for row in rows {
+            self.group_of.insert(row.id.clone(), blob.id.clone());
+            ids.push(row.id.clone());
+            self.pending.insert(row.id.clone(), row);
+        }
+        self.members.insert(blob.id, ids);
+        Ok(())
+    }
+
+    /// The units standing for the visible rows `visible` (sorted, deduplicated).
+    fn units(&self, visible: &[String]) -> Result<Vec<String>> {
+        let mut out = vec![];
+        for id in visible {
+            match self.group_of.get(id) {
+                Some(g) => out.push(g.clone()),
+                None if self.loaded.contains_key(id) && !self.members.contains_key(id) => out.push(id.clone()),
+                None => return Err(IndexError(format!("segment {id} is not loaded"))),
+            }
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// Forgets segments that are not in `keep` (no longer visible: merged away or rolled
+    /// back), and the groups of pending rows of which one is not. Returns the pending rows in
+    /// `keep` whose group went that way: they have to be loaded again.
+    pub fn evict_except(&mut self, keep: &[String]) -> Result<Vec<String>> {
+        let keep: HashSet<&String> = keep.iter().collect();
+        let broken: Vec<String> =
+            self.members.iter().filter(|(_, m)| m.iter().any(|id| !keep.contains(id))).map(|(g, _)| g.clone()).collect();
+        let mut orphans = vec![];
+        let mut gone: Vec<String> = broken.clone();
+        for g in &broken {
+            for m in self.members.remove(g).unwrap_or_default() {
+                self.group_of.remove(&m);
+                self.pending.remove(&m);
+                if keep.contains(&m) {
+                    orphans.push(m);
+                }
+            }
+        }
+        gone.extend(self.loaded.keys().filter(|k| !keep.contains(k) && !self.members.contains_key(*k) && !broken.contains(k)).cloned());
+        if gone.is_empty() {
+            return Ok(orphans);
         }
         self.current = None;
         for id in &gone {
-            let loaded = self.loaded.remove(id).expect("listed above");
-            if loaded.docs > 0 {
-                for ext in ["idx", "pos", "term", "store", "fast", "fieldnorm"] {
-                    let _ = tantivy::Directory::delete(&self.dir, Path::new(&format!("{id}.{ext}")));
-                }
-            }
-            if let Some(d) = self.deletes.remove(id) {
-                let _ = tantivy::Directory::delete(&self.dir, Path::new(&format!("{id}.{}.del", d.opstamp)));
-            }
+            self.pending.remove(id);
+            self.drop_unit(id);
         }
-        let gone: HashSet<&String> = gone.iter().collect();
-        self.resolved.retain(|(t, s), _| !gone.contains(t) && !gone.contains(s));
-        Ok(())
+        Ok(orphans)
     }
 
-    /// The searcher over `visible` (every one loaded), tombstones applied.
+    /// Forgets a unit: its files (the shared ones leave the shared directory too: no snapshot
+    /// taken from now on sees a segment that a committed merge removed), delete file and
+    /// resolved tombstones.
+    fn drop_unit(&mut self, id: &str) {
+        let Some(loaded) = self.loaded.remove(id) else { return };
+        if loaded.docs > 0 {
+            for ext in ["idx", "pos", "term", "store", "fast", "fieldnorm"] {
+                let _ = tantivy::Directory::delete(&self.dir, Path::new(&format!("{id}.{ext}")));
+            }
+        }
+        self.dir.unshare(&loaded.shared);
+        if let Some(d) = self.deletes.remove(id) {
+            let _ = tantivy::Directory::delete(&self.dir, Path::new(&format!("{id}.{}.del", d.opstamp)));
+        }
+        self.resolved.retain(|(t, s), _| t != id && s != id);
+    }
+
+    /// The searcher over `visible` (stored segments and pending rows, every one loaded),
+    /// tombstones applied.
     pub fn open(&mut self, visible: &[String]) -> Result<Searcher> {
         let mut visible: Vec<String> = visible.to_vec();
         visible.sort();
         visible.dedup();
-        if let Some((v, _, searcher)) = &self.current {
+        if let Some((v, _, _, searcher)) = &self.current {
             if *v == visible {
                 return Ok(searcher.clone());
             }
         }
-        for id in &visible {
-            if !self.loaded.contains_key(id) {
-                return Err(IndexError(format!("segment {id} is not loaded")));
-            }
-        }
+        let units = self.units(&visible)?;
         let mut entries = vec![];
-        let with_docs: Vec<String> = visible.iter().filter(|id| self.loaded[*id].docs > 0).cloned().collect();
+        let with_docs: Vec<String> = units.iter().filter(|id| self.loaded[*id].docs > 0).cloned().collect();
         for id in &with_docs {
-            let killed = self.killed(id, &visible)?;
+            let killed = self.killed(id, &units)?;
             let id = id.as_str();
             let deletes = if killed.is_empty() {
                 if let Some(old) = self.deletes.remove(id) {
@@ -197,7 +331,7 @@ impl IndexCache {
         index.set_tokenizers(self.schema.tokenizers.clone());
         let reader: IndexReader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
         let searcher = reader.searcher();
-        self.current = Some((visible, reader, searcher.clone()));
+        self.current = Some((visible, units, reader, searcher.clone()));
         Ok(searcher)
     }
 
@@ -262,16 +396,24 @@ impl IndexCache {
     /// documents, and those of their tombstones that still hide something in the other
     /// visible segments. `None` when nothing of them is left.
     pub fn merge(&mut self, inputs: &[String]) -> Result<Option<SegmentBlob>> {
-        let Some((visible, reader, _)) = &self.current else {
+        let Some((visible, units, reader, _)) = &self.current else {
             return Err(IndexError("merge before open".into()));
         };
         if let Some(missing) = inputs.iter().find(|i| !visible.contains(i)) {
             return Err(IndexError(format!("merge input {missing} is not in the open index")));
         }
         let index = reader.searcher().index().clone();
-        let others: Vec<String> = visible.iter().filter(|v| !inputs.contains(v)).cloned().collect();
+        let units = units.clone();
+        let wanted: HashSet<&String> = inputs.iter().collect();
+        let inputs = self.units(inputs)?;
+        for g in inputs.iter().filter(|u| self.members.contains_key(*u)) {
+            if let Some(m) = self.members[g].iter().find(|m| !wanted.contains(m)) {
+                return Err(IndexError(format!("merge input: pending row {m} is left out of its group's merge")));
+            }
+        }
+        let others: Vec<String> = units.iter().filter(|v| !inputs.contains(v)).cloned().collect();
         let mut tombstones = vec![];
-        for source in inputs {
+        for source in &inputs {
             let mut needed: HashSet<u32> = HashSet::new();
             for target in &others {
                 needed.extend(self.resolve(target, source)?.iter().map(|(i, _)| *i));
@@ -304,19 +446,28 @@ impl IndexCache {
         Ok(merged)
     }
 
-    /// The tombstones `segments` carry.
+    /// The tombstones `segments` (stored segments and pending rows) carry.
     pub fn tombstones_in(&self, segments: &[String]) -> u64 {
-        segments.iter().filter_map(|s| self.loaded.get(s)).map(|l| l.tombstones.len() as u64).sum()
+        let units = self.units(segments).unwrap_or_default();
+        units.iter().filter_map(|s| self.loaded.get(s)).map(|l| l.tombstones.len() as u64).sum()
     }
 
     /// Counts of the open searcher.
     pub fn stats(&self) -> Stats {
-        let Some((visible, _, searcher)) = &self.current else { return Stats::default() };
+        let Some((visible, units, _, searcher)) = &self.current else { return Stats::default() };
         Stats {
             segments: visible.len(),
             documents: searcher.num_docs(),
-            tombstones: visible.iter().map(|v| self.loaded[v].tombstones.len() as u64).sum(),
+            tombstones: units.iter().map(|v| self.loaded[v].tombstones.len() as u64).sum(),
         }
+    }
+}
+
+/// The bytes of file `name` of a stored segment.
+fn file_bytes<'a>(blob: &'a SegmentBlob, name: &str, off: usize, len: usize) -> Result<&'a [u8]> {
+    match off.checked_add(len).filter(|e| *e <= blob.data.len()) {
+        Some(end) => Ok(&blob.data[off..end]),
+        None => Err(IndexError(format!("segment {}: file {name} lies outside the segment's bytes", blob.id))),
     }
 }
 

@@ -7,12 +7,13 @@
 //! that calls it stays single-threaded, and nothing here calls back into PostgreSQL.
 
 pub mod cache;
+pub mod directory;
 pub mod policy;
 pub mod query;
 pub mod schema;
 pub mod segment;
 
-pub use cache::{IndexCache, Tombstone};
+pub use cache::{IndexCache, PendingRow, Tombstone};
 pub use query::{QueryError, SearchQuery};
 pub use schema::{Config, Language};
 pub use segment::{Doc, SegmentBlob};

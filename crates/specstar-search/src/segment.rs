@@ -13,7 +13,7 @@ use crate::{IndexError, Result};
 
 /// One resource as the index sees it: its id, the write's sequence number and, per searchable
 /// field (in `Config::fields` order), its text values (none, one, or an array's items).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Doc {
     pub id: String,
     pub seq: u64,
@@ -111,6 +111,41 @@ pub(crate) fn to_tantivy(schema: &IndexSchema, doc: &Doc) -> TantivyDocument {
         }
     }
     d
+}
+
+/// The documents of a pending write as the extension stores them (JSON: the texts, as
+/// written), to be indexed when read ([`fold`]).
+pub fn encode_docs(docs: &[Doc]) -> Result<Vec<u8>> {
+    Ok(serde_json::to_vec(docs)?)
+}
+
+/// The inverse of [`encode_docs`].
+pub fn decode_docs(bytes: &[u8]) -> Result<Vec<Doc>> {
+    serde_json::from_slice(bytes).map_err(|e| IndexError(format!("damaged pending documents: {e}")))
+}
+
+/// One segment out of several writes (pending rows, each its documents and tombstones): their
+/// documents — without those a tombstone of the set hides when `drop_hidden` — and every
+/// tombstone (they may hide documents elsewhere). Equivalent to the writes side by side;
+/// `None` when there is nothing. Kept, hidden documents count in the BM25 statistics as they
+/// did in the separate writes, so that a search scores the same however a backend grouped
+/// the pending rows it read.
+pub fn fold(config: &Config, writes: &[(Vec<Doc>, Vec<Tombstone>)], drop_hidden: bool) -> Result<Option<SegmentBlob>> {
+    let mut newest: std::collections::HashMap<&str, u64> = std::collections::HashMap::new();
+    for (_, tombstones) in writes {
+        for t in tombstones {
+            let seq = newest.entry(t.key.as_str()).or_insert(0);
+            *seq = (*seq).max(t.seq);
+        }
+    }
+    let docs: Vec<Doc> = writes
+        .iter()
+        .flat_map(|(docs, _)| docs.iter())
+        .filter(|d| !drop_hidden || newest.get(d.id.as_str()).is_none_or(|seq| d.seq >= *seq))
+        .cloned()
+        .collect();
+    let tombstones: Vec<Tombstone> = writes.iter().flat_map(|(_, t)| t.iter().cloned()).collect();
+    build(config, &docs, tombstones)
 }
 
 /// Indexes `docs` into one new segment carrying `tombstones`; `None` when there is neither.

@@ -191,3 +191,139 @@ fn highlights_mark_prefix_fuzzy_and_stemmed_words_but_not_excluded_ones() {
     let h = parse(&c, "fox").highlight(0, &long).unwrap();
     assert!(h.starts_with('…') && h.ends_with('…') && h.contains("<b>fox</b>") && h.chars().count() < 500, "{h}");
 }
+
+fn pending(id: &str, docs: Vec<Doc>, tombstones: Vec<Tombstone>) -> specstar_search::PendingRow {
+    // what the extension stores and reads back
+    let docs = segment::decode_docs(&segment::encode_docs(&docs).unwrap()).unwrap();
+    specstar_search::PendingRow { id: id.into(), docs, tombstones }
+}
+
+const P1: &str = "000000000000000000000000000000a1";
+const P2: &str = "000000000000000000000000000000a2";
+const P3: &str = "000000000000000000000000000000a3";
+
+#[test]
+fn pending_rows_search_like_the_segments_they_stand_for() {
+    let mut c = IndexCache::new(config(Language::Simple)).unwrap();
+    let s1 = load(&mut c, &[doc(A, 1, "alpha", ""), doc(B, 1, "alpha beta", "")]);
+    // write 2 updates A, write 3 deletes B, write 4 updates A again: pending rows
+    c.load_pending(vec![
+        pending(P1, vec![doc(A, 2, "gamma", "")], vec![Tombstone { key: A.into(), seq: 2 }]),
+        pending(P2, vec![], vec![Tombstone { key: B.into(), seq: 3 }]),
+    ])
+    .unwrap();
+    c.load_pending(vec![pending(P3, vec![doc(A, 4, "delta", "")], vec![Tombstone { key: A.into(), seq: 4 }])]).unwrap();
+    let all = vec![s1.clone(), P1.to_string(), P2.to_string(), P3.to_string()];
+    assert_eq!(ids(&mut c, &all, "alpha"), Vec::<String>::new());
+    assert_eq!(ids(&mut c, &all, "gamma"), Vec::<String>::new(), "write 4 hides write 2, across groups");
+    assert_eq!(ids(&mut c, &all, "delta"), [A]);
+    assert_eq!(c.stats(), specstar_search::cache::Stats { segments: 4, documents: 1, tombstones: 3 });
+    // before write 3 and 4 committed: P1 alone
+    let v = vec![s1.clone(), P1.to_string()];
+    assert_eq!(c.evict_except(&v).unwrap(), [P1], "P1's group holds P2, which is gone: P1 is loaded again");
+    assert!(!c.is_loaded(P1) && !c.is_loaded(P3));
+}
+
+#[test]
+fn a_group_with_a_member_gone_is_dropped_and_its_other_members_reloaded() {
+    let mut c = IndexCache::new(config(Language::Simple)).unwrap();
+    let s1 = load(&mut c, &[doc(A, 1, "alpha", "")]);
+    c.load_pending(vec![
+        pending(P1, vec![doc(B, 2, "beta", "")], vec![]),
+        pending(P2, vec![doc(A, 3, "gamma", "")], vec![Tombstone { key: A.into(), seq: 3 }]),
+    ])
+    .unwrap();
+    assert_eq!(ids(&mut c, &[s1.clone(), P1.into(), P2.into()], "alpha OR beta OR gamma"), [A, B]);
+    // a fold took P2 into a stored segment
+    let f = segment::fold(&c.config.clone(), &[(vec![doc(A, 3, "gamma", "")], vec![Tombstone { key: A.into(), seq: 3 }])], true).unwrap().unwrap();
+    let orphans = c.evict_except(&[s1.clone(), P1.into(), f.id.clone()]).unwrap();
+    assert_eq!(orphans, [P1]);
+    assert!(!c.is_loaded(P1) && !c.is_loaded(P2) && c.is_loaded(&s1));
+    c.load(&f).unwrap();
+    c.load_pending(vec![pending(P1, vec![doc(B, 2, "beta", "")], vec![])]).unwrap();
+    let v = vec![s1.clone(), P1.into(), f.id.clone()];
+    assert_eq!(ids(&mut c, &v, "alpha OR beta OR gamma"), [A, B]);
+    assert_eq!(ids(&mut c, &v, "alpha"), Vec::<String>::new());
+    // a merge takes a whole group or none of it
+    c.load_pending(vec![pending(P2, vec![], vec![]), pending(P3, vec![], vec![])]).unwrap();
+    let v = vec![s1.clone(), P1.into(), P2.into(), P3.into(), f.id.clone()];
+    c.open(&v).unwrap();
+    assert!(c.merge(&[P2.into()]).unwrap_err().to_string().contains("left out of its group"));
+    let m = c.merge(&v).unwrap().unwrap();
+    assert_eq!((m.docs, m.tombstones.len()), (2, 0));
+}
+
+#[test]
+fn a_fold_keeps_the_newest_versions_and_every_tombstone() {
+    let cfg = config(Language::Simple);
+    let writes = [
+        (vec![doc(A, 1, "one", ""), doc(B, 1, "bee", "")], vec![]),
+        (vec![doc(A, 2, "two", "")], vec![Tombstone { key: A.into(), seq: 2 }]),
+        (vec![], vec![Tombstone { key: B.into(), seq: 3 }]),
+    ];
+    let kept = segment::fold(&cfg, &writes, false).unwrap().unwrap();
+    assert_eq!((kept.docs, kept.tombstones.len()), (3, 2), "hidden documents kept, for the statistics");
+    let f = segment::fold(&cfg, &writes, true).unwrap().unwrap();
+    assert_eq!((f.docs, f.tombstones.len()), (1, 2));
+    let mut c = IndexCache::new(cfg).unwrap();
+    c.load(&f).unwrap();
+    assert_eq!(ids(&mut c, &[f.id.clone()], "one OR two OR bee"), [A]);
+    assert_eq!(segment::fold(&c.config.clone(), &[], true).unwrap(), None);
+    let mut k = IndexCache::new(c.config.clone()).unwrap();
+    k.load(&kept).unwrap();
+    assert_eq!(ids(&mut k, &[kept.id.clone()], "one OR two OR bee"), [A], "hidden by the segment's own tombstones");
+}
+
+#[test]
+fn stored_segments_are_shared_through_a_directory() {
+    let dir = std::env::temp_dir().join(format!("specstar-shared-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let cfg = config(Language::Simple);
+    let blob = segment::build(&cfg, &[doc(A, 1, "alpha", ""), doc(B, 1, "beta", "")], vec![]).unwrap().unwrap();
+    let mut first = IndexCache::with_shared_dir(cfg.clone(), &dir).unwrap();
+    let meta_only = segment::SegmentBlob { data: vec![], ..blob.clone() };
+    assert!(!first.load_shared(&meta_only).unwrap(), "nothing shared yet: the bytes are needed");
+    first.load(&blob).unwrap();
+    for (name, _, len) in &blob.files {
+        assert_eq!(std::fs::metadata(dir.join(name)).unwrap().len(), *len as u64, "{name}");
+    }
+    assert_eq!(ids(&mut first, &[blob.id.clone()], "alpha OR beta"), [A, B]);
+    // a second cache (another backend) maps the files without the bytes
+    let mut second = IndexCache::with_shared_dir(cfg.clone(), &dir).unwrap();
+    assert!(second.load_shared(&meta_only).unwrap());
+    assert_eq!(ids(&mut second, &[blob.id.clone()], "beta"), [B]);
+    assert!(second.open(&[blob.id.clone()]).unwrap().index().validate_checksum().unwrap().is_empty());
+    // a file of the wrong length is not taken (another inode: the caches above map the first)
+    let (name, _, _) = &blob.files[0];
+    std::fs::remove_file(dir.join(name)).unwrap();
+    std::fs::write(dir.join(name), b"torn").unwrap();
+    let mut third = IndexCache::with_shared_dir(cfg.clone(), &dir).unwrap();
+    assert!(!third.load_shared(&meta_only).unwrap());
+    third.load(&blob).unwrap();
+    assert_eq!(ids(&mut third, &[blob.id.clone()], "alpha"), [A]);
+    // once merged away, its files leave the directory; the first cache still reads its mapping
+    second.evict_except(&[]).unwrap();
+    assert!(blob.files.iter().all(|(n, _, _)| !dir.join(n).exists()));
+    assert_eq!(ids(&mut first, &[blob.id.clone()], "alpha"), [A]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn pending_rows_seen_one_at_a_time_are_regrouped() {
+    let mut c = IndexCache::new(config(Language::Simple)).unwrap();
+    let mut visible = vec![];
+    for i in 0..10u64 {
+        let id = format!("{:032x}", 0xb0 + i);
+        // resource A rewritten by every write, resource B once per write
+        let b = format!("00000000-0000-0000-0000-0000000001{i:02}");
+        c.load_pending(vec![pending(&id, vec![doc(A, i + 1, &format!("v{i}"), ""), doc(&b, i + 1, "bee", "")], vec![Tombstone { key: A.into(), seq: i + 1 }])])
+            .unwrap();
+        visible.push(id);
+        assert_eq!(ids(&mut c, &visible, &format!("v{i}")), [A], "write {i}");
+        assert_eq!(ids(&mut c, &visible, "bee").len(), i as usize + 1);
+        assert!(c.evict_except(&visible).unwrap().is_empty());
+    }
+    let searcher = c.open(&visible).unwrap();
+    assert!(searcher.segment_readers().len() <= 4, "{} segments for 10 pending rows", searcher.segment_readers().len());
+    assert_eq!(ids(&mut c, &visible, "v3"), Vec::<String>::new());
+}

@@ -76,11 +76,15 @@ SELECT segments, documents, tombstones FROM specstar.search_stats('note');
 SELECT title FROM api.note_search('fox') ;
 SELECT specstar.search_verify('note') - 'rows' - 'indexed' AS verify;
 
--- many single-row writes: segments are merged as they come, so their count stays small
+-- many single-row writes: each is stored pending, and every 128 documents a write folds them
+-- into a segment; segments are merged as they come, so both counts stay small
 INSERT INTO api.note (title) SELECT 'Bulk ' || g FROM generate_series(1, 5) g;
-DO $$ BEGIN FOR i IN 1..40 LOOP INSERT INTO api.note (title, body) VALUES ('Single ' || i, 'one at a time'); END LOOP; END $$;
-SELECT segments <= 10 AS bounded, documents FROM specstar.search_stats('note');
-SELECT count(*) FROM api.note_search('single', top => 100);
+DO $$ BEGIN FOR i IN 1..300 LOOP INSERT INTO api.note (title, body) VALUES ('Single ' || i, 'one at a time'); END LOOP; END $$;
+SELECT count(*) FILTER (WHERE pending IS NOT NULL) BETWEEN 1 AND 127 AS few_pending,
+       count(*) FILTER (WHERE pending IS NULL) <= 10 AS few_segments
+  FROM specstar.search_segment WHERE spec = 'note';
+SELECT documents FROM specstar.search_stats('note');
+SELECT count(*) FROM api.note_search('single', top => 1000);
 SELECT (specstar.search_verify('note')) ->> 'ok' AS verified;
 -- tantivy never started a thread in this backend
 SELECT specstar._backend_threads() AS threads;
