@@ -52,7 +52,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 import search_corpus  # noqa: E402
-from bench import replace_block, check  # noqa: E402  (the marker blocks of docs/benchmarks.md)
+from bench import check  # noqa: E402
+from common import write_block  # noqa: E402  (the marker blocks of docs/benchmarks.md)
 
 DOCS = int(os.environ.get("BENCH_SEARCH_DOCS", "1000000"))
 SECONDS = int(os.environ.get("BENCH_SEARCH_SECONDS", "8"))
@@ -697,7 +698,6 @@ def print_tables(build, spec, results, inserts, updates, ratios):
 
 def write_doc(corpus, build, spec, stats_after, queries, results, inserts, updates, ratios, skipped, failed, elapsed,
               memory, sizes):
-    start, end = "<!-- search:start -->", "<!-- search:end -->"
     status = ""
     if skipped:
         status = f"\n**specstar: skipped** ({skipped}); the GIN and RUM rows are from this run.\n"
@@ -756,8 +756,7 @@ def write_doc(corpus, build, spec, stats_after, queries, results, inserts, updat
     extra_text = "\n\n".join(extra)
     floor = " and ".join(f"{results[('floor', c)]['p50']:.3f} ms with {c} client{'s' if c > 1 else ''}"
                          for c in (1, 2) if ("floor", c) in results)
-    block = f"""{start}
-Last run: {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')} on {platform.node()} ({os.cpu_count()} cores), {DOCS} documents
+    block = f"""Last run: {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')} on {platform.node()} ({os.cpu_count()} cores), {DOCS} documents
 ({corpus['bytes'] / 1e6:.0f} MB of text, seed {SEED}, sha256 `{corpus['sha256'][:16]}…`), pgbench `-M prepared -T {SECONDS}` per
 cell, whole run {elapsed / 60:.1f} min.
 {status}
@@ -785,11 +784,8 @@ Single-row INSERT{ins_ratio}
 
 | ratio (1 client) | value | target | |
 |---|---|---|---|
-{ratio_rows}
-{end}"""
-    text = open(DOC).read() if os.path.exists(DOC) else "# Benchmarks\n"
-    replace_block(DOC, text, start, end, block)
-    print(f"\nwritten to {os.path.relpath(DOC, ROOT)}")
+{ratio_rows}"""
+    write_block("search", block)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,10 @@
 #   crash      kill -9 under a write load, crash recovery, then search_verify and the oracle,
 #              CRASH_ITERATIONS times (default 3; make crashtest: 100) on a cluster of its own
 #              (tests/search_crash.sh)
+#   replica    a hot standby made with pg_basebackup -R, on clusters of its own, with a PostgREST
+#              on each server: after writes on the primary (search_merge among them) and their
+#              replay, the standby's answers over SQL and HTTP (REST, history, as-of, search,
+#              GraphQL) equal the primary's, and writes on it are refused (tests/replica.sh)
 #   http       black-box HTTP tests through the real PostgREST (tests/http), the admin page in
 #              headless chromium among them (tests/http/test_admin.py → admin/tests/e2e.mjs)
 # SUITES="regress isolation" limits the run; HTTP_MODULES="tests/http/test_jobs.py" the http suite.
@@ -25,7 +29,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
-SUITES=${SUITES:-unit regress readme isolation feed jobs dump search crash http}
+SUITES=${SUITES:-unit regress readme isolation feed jobs dump search crash replica http}
 failed=()
 want() { [[ " $SUITES " == *" $1 "* ]]; }
 
@@ -128,6 +132,11 @@ fi
 if want crash; then
   log "crash: kill -9 under a write load, crash recovery of the search index (tests/search_crash.sh)"
   tests/search_crash.sh "${CRASH_ITERATIONS:-3}" "$OUT/crash" || failed+=(crash)
+fi
+
+if want replica; then
+  log "replica: a hot standby (pg_basebackup -R) and PostgREST on it answer reads as the primary does (tests/replica.sh)"
+  tests/replica.sh "$OUT/replica" || failed+=(replica)
 fi
 
 if want http; then

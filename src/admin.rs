@@ -56,7 +56,7 @@ fn admin_specs(api_schema: &str) -> JsonB {
         .map(|s| {
             let d = &s.descriptor;
             let (schema, source) = crate::owner::as_owner(owner, || {
-                Spi::get_two_with_args::<JsonB, String>(
+                crate::spi_read::two::<JsonB, String>(
                     "SELECT v.schema, v.source FROM specstar.spec_versions v WHERE v.spec = $1 AND v.version = $2",
                     &[d.name.as_str().into(), d.version.as_str().into()],
                 )

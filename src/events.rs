@@ -119,7 +119,7 @@ fn readable(spec: &str) -> Option<bool> {
                  FROM pg_catalog.pg_class t, pg_catalog.pg_class h \
                 WHERE t.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1) AND h.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($2)";
     let (may, rls) = crate::owner::pinned(|| {
-        Spi::get_two_with_args::<bool, bool>(
+        crate::spi_read::two::<bool, bool>(
             sql,
             &[format!("specstar_data.{}", ident(spec)).into(), format!("specstar_data.{}", ident(&format!("{spec}_revision"))).into()],
         )

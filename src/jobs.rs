@@ -48,7 +48,7 @@ fn result_validator(vid: i64, schema_key: i64) -> Result<Option<Rc<DocValidator>
         return Ok(v);
     }
     let schema = crate::owner::pinned(|| {
-        Spi::get_one_with_args::<JsonB>(
+        crate::spi_read::one::<JsonB>(
             "SELECT v.descriptor -> 'job' -> 'result_schema' FROM specstar.spec_versions v WHERE v.vid = $1",
             &[vid.into()],
         )

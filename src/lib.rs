@@ -23,6 +23,7 @@ mod raise;
 pub mod search;
 mod session;
 mod spec_info;
+mod spi_read;
 mod trigger;
 mod validator_cache;
 

@@ -235,7 +235,7 @@ unsafe fn load(rel: pg_sys::Relation, spec: &str, vid: i64, trigger: Oid) -> Spe
         if nsp != DATA_SCHEMA || relname != spec {
             error!("specstar._revision_trigger belongs on specstar_data.{spec}, not on {nsp}.{relname}");
         }
-        let (version, descriptor) = Spi::get_two_with_args::<String, JsonB>(
+        let (version, descriptor) = crate::spi_read::two::<String, JsonB>(
             "SELECT v.version, v.descriptor FROM specstar.spec_versions v WHERE v.vid = $1 AND v.spec = $2",
             &[vid.into(), spec.into()],
         )
@@ -306,7 +306,7 @@ unsafe fn load(rel: pg_sys::Relation, spec: &str, vid: i64, trigger: Oid) -> Spe
         // specstar made it (these columns, in this order) and indexes without expressions,
         // predicates or deferred checks. Anything else goes through SQL.
         let expected: Vec<String> = history::COLUMNS.iter().map(|(n, _)| n.to_string()).collect();
-        let direct = Spi::get_one_with_args::<bool>(
+        let direct = crate::spi_read::one::<bool>(
             "SELECT (SELECT array_agg(a.attname::text ORDER BY a.attnum) FROM pg_catalog.pg_attribute a \
                       WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped) = $2 \
                 AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = $1 AND a.attisdropped) \
@@ -348,7 +348,7 @@ unsafe fn load(rel: pg_sys::Relation, spec: &str, vid: i64, trigger: Oid) -> Spe
         let labelled = candidates
             .into_iter()
             .filter_map(|(f, op)| {
-                Spi::get_one_with_args::<Oid>(
+                crate::spi_read::one::<Oid>(
                     "SELECT p.oid FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_roles r ON r.oid = p.proowner \
                       WHERE p.oid = pg_catalog.to_regprocedure($1) AND (p.proowner = $2 OR r.rolsuper)",
                     &[f.signature().into(), owner.into()],

@@ -27,7 +27,7 @@ fn load_for(vid: i64, draft: bool) -> Result<Rc<DocValidator>, String> {
         return Ok(v);
     }
     let schema = crate::owner::pinned(|| {
-        Spi::get_one_with_args::<JsonB>("SELECT v.schema FROM specstar.spec_versions v WHERE v.vid = $1", &[vid.into()])
+        crate::spi_read::one::<JsonB>("SELECT v.schema FROM specstar.spec_versions v WHERE v.vid = $1", &[vid.into()])
     })
     .ok()
     .flatten()

@@ -126,7 +126,7 @@ fn fingerprint(api: &str, role: pg_sys::Oid) -> Fingerprint {
 }
 
 fn descriptor(vid: i64) -> Descriptor {
-    let d = Spi::get_one_with_args::<JsonB>("SELECT v.descriptor FROM specstar.spec_versions v WHERE v.vid = $1", &[vid.into()])
+    let d = crate::spi_read::one::<JsonB>("SELECT v.descriptor FROM specstar.spec_versions v WHERE v.vid = $1", &[vid.into()])
         .unwrap_or_else(|e| error!("specstar graphql: cannot read spec version {vid}: {e}"))
         .unwrap_or_else(|| error!("specstar graphql: spec version {vid} is missing"));
     Descriptor::from_json(&d.0).unwrap_or_else(|e| error!("specstar graphql: {e}"))

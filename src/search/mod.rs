@@ -308,6 +308,14 @@ fn read_committed() -> bool {
     unsafe { pg_sys::XactIsoLevel < pg_sys::XACT_REPEATABLE_READ as i32 }
 }
 
+/// search_merge and search_rebuild write: refused cleanly (25006) in a read-only transaction,
+/// a hot standby's included.
+fn require_writable(what: &str) {
+    if unsafe { pg_sys::RecoveryInProgress() || pg_sys::XactReadOnly } {
+        raise(PgSqlErrorCode::ERRCODE_READ_ONLY_SQL_TRANSACTION, format!("{what} cannot run in a read-only transaction"), "Run it on the primary server, in a read-write transaction: a standby replays the primary's merges.", None);
+    }
+}
+
 fn require_read_committed(what: &str) {
     if !read_committed() {
         raise(PgSqlErrorCode::ERRCODE_ACTIVE_SQL_TRANSACTION, format!("{what} needs READ COMMITTED isolation"), "Run it in its own transaction at the default isolation level.", None);
@@ -318,6 +326,7 @@ fn require_read_committed(what: &str) {
 /// tombstones that hid them. Returns what it did.
 #[pg_extern(name = "_search_merge")]
 fn search_merge(spec: &str) -> JsonB {
+    require_writable("search_merge");
     require_read_committed("search_merge");
     let Some(config) = current_config(spec) else { return JsonB(json!({"merged": 0, "tombstones_dropped": 0})) };
     as_index_owner(|| {
@@ -331,6 +340,7 @@ fn search_merge(spec: &str) -> JsonB {
 /// Re-indexes a spec from its table: every segment replaced. Writers wait meanwhile.
 #[pg_extern(name = "_search_rebuild")]
 fn search_rebuild(spec: &str) -> JsonB {
+    require_writable("search_rebuild");
     require_read_committed("search_rebuild");
     let config = current_config(spec);
     as_index_owner(|| {

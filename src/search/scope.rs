@@ -93,7 +93,7 @@ pub(super) fn read_scope(spec: &str) -> Option<Scope> {
 /// The spec's read rules and owner column from the catalog, and the prepared statement.
 fn load(spec: &str) -> Rules {
     let access = crate::owner::pinned(|| {
-        Spi::get_one_with_args::<pgrx::JsonB>(
+        crate::spi_read::one::<pgrx::JsonB>(
             "SELECT v.options OPERATOR(pg_catalog.->) 'access' FROM specstar.spec s \
                JOIN specstar.spec_versions v ON v.vid OPERATOR(pg_catalog.=) s.current_vid WHERE s.name OPERATOR(pg_catalog.=) $1",
             &[spec.into()],

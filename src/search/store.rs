@@ -43,12 +43,8 @@ pub(super) fn prepared<R>(
     })
 }
 
-/// The first column of the first row of a read-only query. (Not `Spi::get_one`: that assigns
-/// the transaction an id, which makes every later statement of the call take a new snapshot,
-/// and which a hot standby refuses.)
-pub(super) fn read_one<T: FromDatum + IntoDatum>(sql: &str, args: &[pgrx::datum::DatumWithOid]) -> Result<Option<T>, pgrx::spi::Error> {
-    Spi::connect(|client| client.select(sql, Some(1), args)?.first().get::<T>(1))
-}
+/// The first column of the first row of a read-only query (no transaction id assigned).
+pub(super) use crate::spi_read::one as read_one;
 
 pub(super) use specstar_core::ddl::sql::ident;
 

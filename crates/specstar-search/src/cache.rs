@@ -499,7 +499,9 @@ pub fn top_hits(searcher: &Searcher, query: &dyn Query, top: Option<usize>, skip
     if limit == 0 || searcher.num_docs() == 0 {
         return Ok(vec![]);
     }
-    let hits = searcher.search(query, &TopDocs::with_limit(limit).and_offset(skip).order_by_score())?;
+    // ties are broken by id, not by where a document sits (that depends on how the backend
+    // loaded the segments): every backend, a standby's too, answers in the same order
+    let hits = searcher.search(query, &TopDocs::with_limit(limit.saturating_add(skip)).order_by_score())?;
     let mut out = Vec::with_capacity(hits.len());
     let mut ids: HashMap<u32, tantivy::columnar::StrColumn> = HashMap::new();
     for (score, addr) in hits {
@@ -520,7 +522,8 @@ pub fn top_hits(searcher: &Searcher, query: &dyn Query, top: Option<usize>, skip
         }
         out.push((id, score));
     }
-    Ok(out)
+    out.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    Ok(out.into_iter().skip(skip).collect())
 }
 
 /// The id of every live document of the open searcher: what `search_verify` compares with

@@ -327,3 +327,22 @@ fn pending_rows_seen_one_at_a_time_are_regrouped() {
     assert!(searcher.segment_readers().len() <= 4, "{} segments for 10 pending rows", searcher.segment_readers().len());
     assert_eq!(ids(&mut c, &visible, "v3"), Vec::<String>::new());
 }
+
+#[test]
+fn equal_scores_come_in_id_order_however_the_segments_were_loaded() {
+    let cfg = config(Language::Simple);
+    let s1 = segment::build(&cfg, &[doc(B, 1, "heron", "")], vec![]).unwrap().unwrap();
+    let s2 = segment::build(&cfg, &[doc(A, 2, "heron", "")], vec![]).unwrap().unwrap();
+    for order in [[&s1, &s2], [&s2, &s1]] {
+        let mut c = IndexCache::new(cfg.clone()).unwrap();
+        for s in order {
+            c.load(s).unwrap();
+        }
+        let searcher = c.open(&[order[0].id.clone(), order[1].id.clone()]).unwrap();
+        let q = parse(&c, "heron");
+        let hits = top_hits(&searcher, &*q.query, Some(10), 0).unwrap();
+        assert_eq!(hits[0].1, hits[1].1);
+        assert_eq!(hits.iter().map(|h| h.0.as_str()).collect::<Vec<_>>(), [A, B]);
+        assert_eq!(top_hits(&searcher, &*q.query, Some(1), 1).unwrap()[0].0, B, "skip counts in that order");
+    }
+}
