@@ -15,9 +15,12 @@ CREATE TABLE specstar.search_segment (
   data bytea NOT NULL,
   -- (resource id, write number) pairs, 24 bytes each: what this segment's write deleted
   tombstones bytea NOT NULL,
-  -- a pending write: its documents (JSON), not indexed yet (readers index them in memory;
-  -- a later write folds them into a segment); NULL for a segment
-  pending bytea,
+  -- a pending write: its documents ([[id, field values...], ...] in the order of the spec's
+  -- searchable fields), not indexed yet: readers index them in memory, and a later write folds
+  -- them into a segment; NULL for a segment
+  pending jsonb,
+  -- a pending write's number (search_seq), the seq of its documents; NULL for a segment
+  seq bigint,
   created_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (spec, segment)
 );
@@ -25,6 +28,8 @@ CREATE TABLE specstar.search_segment (
 ALTER TABLE specstar.search_segment ALTER COLUMN data SET STORAGE EXTERNAL;
 -- a pending write's few documents stay in its row (compressed when large)
 ALTER TABLE specstar.search_segment ALTER COLUMN pending SET STORAGE MAIN;
+-- what a fold reads and deletes, without walking the segments (or their dead rows)
+CREATE INDEX search_segment_pending ON specstar.search_segment (spec) WHERE pending IS NOT NULL;
 -- Every search and write lists the spec's segments: keep that list a page or two. Writes
 -- insert a segment each and merges delete them, so vacuum early; and segment bytes go out of
 -- line even for small segments, so that the rows stay a few dozen bytes.
@@ -43,6 +48,35 @@ SELECT pg_catalog.pg_extension_config_dump('specstar.search_seq', '');
 -- a handful of hits, not the default guess of 1000 rows: joins with the spec's rows use its key
 ALTER FUNCTION specstar._search_hits(text, text, integer, integer, boolean) ROWS 20;
 REVOKE ALL ON FUNCTION specstar._search_write(text, bigint, uuid[], jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION specstar._search_maintain(text, bigint) FROM PUBLIC;
+
+-- Called by a spec's search triggers with one chunk of a statement: `n` resources, their new
+-- documents ([[id, field values...], ...]) and the ids whose older versions they replace or
+-- delete. A small chunk (at most 32 resources, 256 kB) is stored as it is, a pending row, in
+-- plain SQL: no tantivy work on the write path. One pending write in 16 (by write number)
+-- asks specstar._search_maintain whether the pending rows are enough to fold into a segment.
+-- A larger chunk is indexed into a segment at once (specstar._search_write).
+CREATE FUNCTION specstar._search_feed(spec text, vid bigint, ids uuid[], docs jsonb, n bigint) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  _seq bigint;
+BEGIN
+  IF n > 32 OR pg_catalog.pg_column_size(docs) > 262144 THEN
+    PERFORM specstar._search_write(spec, vid, ids, docs);
+    RETURN;
+  END IF;
+  _seq := pg_catalog.nextval('specstar.search_seq');
+  INSERT INTO specstar.search_segment (spec, segment, docs, files, data, tombstones, pending, seq)
+  VALUES (spec, pg_catalog.gen_random_uuid(), coalesce(pg_catalog.jsonb_array_length(docs), 0), '[]', '',
+          coalesce((SELECT pg_catalog.string_agg(pg_catalog.uuid_send(i) OPERATOR(pg_catalog.||) pg_catalog.int8send(_seq), ''::bytea)
+                      FROM pg_catalog.unnest(ids) i), ''::bytea),
+          coalesce(docs, '[]'::jsonb), _seq);
+  IF _seq OPERATOR(pg_catalog.%) 16 OPERATOR(pg_catalog.=) 0 THEN
+    PERFORM specstar._search_maintain(spec, vid);
+  END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION specstar._search_feed(text, bigint, uuid[], jsonb, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION specstar._search_merge(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION specstar._search_rebuild(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION specstar._search_counts(text) FROM PUBLIC;
@@ -88,7 +122,7 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
          (c ->> 'documents')::bigint,
          (c ->> 'tombstones')::bigint,
          (SELECT coalesce(sum(pg_catalog.octet_length(s.data) + pg_catalog.octet_length(s.tombstones)
-                             + coalesce(pg_catalog.octet_length(s.pending), 0)), 0)::bigint
+                             + coalesce(pg_catalog.pg_column_size(s.pending), 0)), 0)::bigint
             FROM specstar.search_segment s WHERE s.spec = x.name)
     FROM specstar._spec(search_stats.spec) x, specstar._search_counts(x.name) c
 $$;

@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use pgrx::pg_sys::Oid;
-use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::{json, Value};
 use specstar_core::document::DocValidator;

@@ -2,8 +2,10 @@
 # Crash recovery of the search index: the index is rows written in the writers' transactions,
 # so after a crash and WAL replay it must still agree with the table. Starts its own
 # throw-away cluster (127.0.0.1, a free port), preloads a spec, then ITERATIONS times:
-#   - pgbench clients insert, update and delete resources (each write a segment, automatic
-#     merges along the way, now and then a full search_merge);
+#   - pgbench clients insert, update and delete resources (small writes are pending rows,
+#     folded into segments every 512 documents, automatic merges along the way, now and then
+#     a full search_merge), so the crash finds pending rows, and often a fold or merge
+#     under way;
 #   - after a random 1-4 s, kill -9: on odd iterations the postmaster only (its backends
 #     notice and exit, some finishing their statement), on even ones the postmaster and every
 #     backend at once; waits until every process of the cluster is gone;
@@ -71,6 +73,7 @@ say "cluster on 127.0.0.1:$PORT in $DATA"
 psql_db() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -P pager=off -d "$DB" "$@"; }
 value() { psql_db -At -c "$1"; }
 started=$(date +%s)
+pending_seen=0
 
 "$PGBIN/createdb" -T template0 "$DB"
 psql_db -f "$HERE/search_corpus.sql" -v spec="$SPEC" -v preload="$PRELOAD" > "$OUT/corpus.out" 2>&1 \
@@ -124,12 +127,16 @@ for ((i = 1; i <= ITERATIONS; i++)); do
     cat "$OUT/oracle-$i.out" >&2
     fail "iteration $i: after crash recovery, search_verify or the oracle failed (output: $OUT/oracle-$i.out)"
   fi
-  read -r rows segments documents tombstones < <(value "SELECT (SELECT count(*) FROM api.$SPEC), segments, documents, tombstones
+  read -r rows segments documents tombstones pending < <(value "SELECT (SELECT count(*) FROM api.$SPEC), segments, documents, tombstones,
+                                                          (SELECT count(*) FROM specstar.search_segment WHERE spec = '$SPEC' AND pending IS NOT NULL)
                                                           FROM specstar.search_stats('$SPEC')" | tr '|' ' ')
+  pending_seen=$((pending_seen + pending))
   [ "$segments" -le "$MAX_SEGMENTS" ] || fail "iteration $i: the index has $segments segments (at most $MAX_SEGMENTS expected)"
   [ "$documents" = "$rows" ] || fail "iteration $i: the index has $documents documents, the table $rows resources"
   say "$i/$ITERATIONS: killed $mode after $(ms_s $ms) s of load (${processed:-?} transactions); recovered in $(ms_s $recovered) s;" \
-    "$rows resources, $segments segments, $tombstones tombstones: verify and $(grep '^search oracle:' "$OUT/oracle-$i.out" | grep -o '[0-9]* queries') ok"
+    "$rows resources, $segments segments ($pending pending writes), $tombstones tombstones: verify and $(grep '^search oracle:' "$OUT/oracle-$i.out" | grep -o '[0-9]* queries') ok"
 done
 
+# the crashes must have found pending writes, or the pending path went untested
+[ "$pending_seen" -gt 0 ] || fail "no crash found a pending write: the load no longer writes small statements"
 say "ok: $ITERATIONS crashes under a write load, after each the index agreed with the table ($(( $(date +%s) - started )) s)"

@@ -1,10 +1,11 @@
 //! The background merger: large segments (at or above `INLINE_MERGE_MAX_DOCS` documents,
-//! which no write merges) are merged by a dynamic background worker, one per spec at a time,
-//! so that an index reaches its fast shape after bulk loads and churn without anyone running
-//! `search_merge`, and no write pays for rewriting a large part of the index.
+//! which no write merges: folds of pending rows are that large) are merged by a dynamic
+//! background worker, one per spec at a time, so that an index reaches its fast shape after
+//! bulk loads and churn without anyone running `search_merge`, and no write pays for
+//! rewriting a large part of the index.
 //!
-//! A write that leaves a full size level of large segments starts the worker, unless one runs
-//! for the spec. Who runs is decided by one advisory lock per spec ("specstar.search.bg:"):
+//! A write that leaves a full size level of large segments starts the worker, unless one
+//! runs for the spec. Who runs is decided by one advisory lock per spec ("specstar.search.bg:"):
 //! the starting write takes it for its transaction, and the worker waits for it, for the rest
 //! of its life, as its first step: so it starts merging once the write that started it has
 //! committed (and sees its segments), and no write starts a second worker meanwhile. The
@@ -34,7 +35,7 @@ fn lock_key(spec: &str) -> String {
 }
 
 /// The large segments to merge now among the stored `sizes`: a full level of them, or none.
-fn large_level(sizes: &[(String, u32)]) -> Vec<String> {
+fn full_level(sizes: &[(String, u32)]) -> Vec<String> {
     let large: Vec<(String, u32)> = sizes.iter().filter(|s| s.1 >= INLINE_MERGE_MAX_DOCS).cloned().collect();
     specstar_search::policy::pick(&large, FAN_IN, u32::MAX)
 }
@@ -42,7 +43,7 @@ fn large_level(sizes: &[(String, u32)]) -> Vec<String> {
 /// Called by a write with the sizes of the stored segments: starts the spec's worker when a
 /// level of large segments is full and no worker runs (nor was started by this transaction).
 pub(super) fn wanted(spec: &str, sizes: &[(String, u32)]) {
-    if !ENABLED.get() || large_level(sizes).is_empty() || unsafe { pg_sys::RecoveryInProgress() } {
+    if !ENABLED.get() || full_level(sizes).is_empty() || unsafe { pg_sys::RecoveryInProgress() } {
         return;
     }
     let lxid = unsafe { (*pg_sys::MyProc).lxid };
@@ -55,6 +56,7 @@ pub(super) fn wanted(spec: &str, sizes: &[(String, u32)]) {
     .unwrap_or_else(|e| fail("locking the index", e))
     .unwrap_or(false);
     if !free {
+        // a worker runs (it holds the lock for its life): it merges what is full
         return;
     }
     STARTED_IN.set(lxid);
@@ -103,7 +105,7 @@ fn merge_one_level(spec: &str) -> bool {
     as_index_owner(|| {
         super::store::merge_lock(spec);
         let sizes: Vec<(String, u32)> = super::store::sizes(spec).into_iter().filter(|s| !s.2).map(|s| (s.0, s.1)).collect();
-        let inputs = large_level(&sizes);
+        let inputs = full_level(&sizes);
         if inputs.is_empty() {
             return false;
         }

@@ -54,7 +54,7 @@ pub(super) fn with_index<R>(
             let mut need = vec![];
             for row in rows {
                 match row {
-                    Row::Pending(p) => pending.push(p),
+                    Row::Pending(p) => pending.push(p.read(&config)),
                     Row::Stored(meta) => {
                         if !cache.load_shared(&meta).unwrap_or_else(|e| fail(&format!("segment {}", meta.id), e)) {
                             need.push(meta.id);
@@ -81,9 +81,10 @@ pub(super) fn with_index<R>(
     })
 }
 
-/// A new cache of a spec's index, over the server's shared directory of segment files.
+/// A new cache of a spec's index, over the server's shared directory of segment files (for
+/// segments of INLINE_MERGE_MAX_DOCS documents or more: smaller ones are merged away soon).
 fn new_cache(config: Config) -> IndexCache {
-    IndexCache::with_shared_dir(config, &shared_dir()).unwrap_or_else(|e| fail("opening the index", e))
+    IndexCache::with_shared_dir(config, &shared_dir(), super::INLINE_MERGE_MAX_DOCS).unwrap_or_else(|e| fail("opening the index", e))
 }
 
 /// `$PGDATA/base/pgsql_tmp/pgsql_tmp_specstar/<database oid>`: PostgreSQL empties its

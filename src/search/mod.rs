@@ -30,7 +30,7 @@ const FAN_IN: usize = 8;
 
 /// Segments this large are merged only by the background worker or search_merge, never by a
 /// write: a write's merge rewrites at most FAN_IN of them.
-const INLINE_MERGE_MAX_DOCS: u32 = 2 << 10;
+const INLINE_MERGE_MAX_DOCS: u32 = 512;
 
 /// Hits of one call that get highlights (the rest get none): highlighting reads the texts.
 const HIGHLIGHT_HITS: usize = 100;
@@ -220,15 +220,11 @@ fn visible_ids(spec: &str, hits: &[(String, f32)]) -> std::collections::HashSet<
     .unwrap_or_else(|e| fail("filtering the hits by the access rules", e))
 }
 
-/// Called by a spec's statement triggers with the documents of one statement (`[[id, field
-/// values...], ...]` in the order of the version's searchable fields) and the resources whose
-/// old versions it replaced or deleted (`deleted`, one tombstone each).
-///
-/// A small write is stored as it is, a pending row, indexed by whoever reads it (in memory,
-/// together with the other pending rows); a bigger one is indexed into a segment right away.
-/// Once the pending rows hold enough, the write that notices folds them into one segment; then,
-/// when a size level of small segments is full, a merge of that level; larger segments are
-/// merged by a background worker ([`background`]).
+/// Called (through `specstar._search_feed`) with a chunk of a statement too large to store
+/// pending: its documents (`[[id, field values...], ...]` in the order of the version's
+/// searchable fields) and the resources whose old versions it replaced or deleted
+/// (`deleted`, one tombstone each), indexed into one segment at once; then, as after a fold,
+/// a merge of a full level of small segments or the background worker for large ones.
 #[pg_extern(name = "_search_write")]
 fn search_write(spec: &str, vid: i64, deleted: Option<Vec<Uuid>>, docs: Option<crate::json::Json>) {
     let Some(config) = config_of(vid) else { return };
@@ -238,29 +234,35 @@ fn search_write(spec: &str, vid: i64, deleted: Option<Vec<Uuid>>, docs: Option<c
         let tombstones: Vec<Tombstone> =
             deleted.unwrap_or_default().iter().map(|u| Tombstone { key: u.to_string(), seq }).collect();
         let docs: Vec<_> = docs.iter().flat_map(|d| d.as_array().into_iter().flatten()).filter_map(|r| doc_of(&config, r, seq)).collect();
-        let text: usize = docs.iter().flat_map(|d| d.fields.iter().flatten()).map(String::len).sum();
-        let sizes = if docs.len() <= PENDING_MAX_DOCS && text <= PENDING_MAX_BYTES {
-            if docs.is_empty() && tombstones.is_empty() {
-                return;
-            }
-            insert_pending(spec, &docs, tombstones)
-        } else {
-            let Some(blob) = segment::build(&config, &docs, tombstones).unwrap_or_else(|e| fail("indexing", e)) else { return };
-            insert_segment(spec, &blob)
-        };
+        let Some(blob) = segment::build(&config, &docs, tombstones).unwrap_or_else(|e| fail("indexing", e)) else { return };
+        let sizes = insert_segment(spec, &blob);
         maintain(spec, &config, sizes);
     })
 }
 
+/// Called by `specstar._search_feed` after one pending write in 16: folds the pending rows
+/// into a segment when they hold enough (and no one else holds the merge lock), then merges
+/// as [`search_write`] does.
+#[pg_extern(name = "_search_maintain")]
+fn search_maintain(spec: &str, vid: i64) {
+    let Some(config) = config_of(vid) else { return };
+    if !read_committed() {
+        return;
+    }
+    as_index_owner(|| {
+        let (rows, docs) = pending_totals(spec);
+        if (rows >= FOLD_ROWS || docs >= FOLD_DOCS) && try_merge_lock(spec) {
+            let sizes = fold(spec, &config).unwrap_or_default();
+            merge_small(spec, &config, &sizes);
+        }
+    })
+}
+
 /// Pending rows are folded into a segment once they hold this many documents or rows.
-const FOLD_DOCS: u32 = 128;
-const FOLD_ROWS: usize = 128;
+const FOLD_DOCS: u32 = 512;
+const FOLD_ROWS: usize = 512;
 
-/// A write of at most this many documents, and this much text, is stored pending.
-const PENDING_MAX_DOCS: usize = 32;
-const PENDING_MAX_BYTES: usize = 256 << 10;
-
-/// What a write does after storing its row, given the sizes of every row: fold the pending
+/// What a write that stored a segment does, given the sizes of every row: fold the pending
 /// rows when they are enough, merge a full level of small segments, and start the background
 /// worker when a level of large segments is full. Folds and merges wait for no one: they are
 /// left to a later write when another one holds the merge lock.
@@ -270,9 +272,7 @@ fn maintain(spec: &str, config: &Config, mut sizes: Vec<store::Size>) {
     }
     let pending: Vec<&store::Size> = sizes.iter().filter(|s| s.2).collect();
     let fold_now = pending.len() >= FOLD_ROWS || pending.iter().map(|s| s.1).sum::<u32>() >= FOLD_DOCS;
-    let stored = |sizes: &[store::Size]| -> Vec<(String, u32)> { sizes.iter().filter(|s| !s.2).map(|s| (s.0.clone(), s.1)).collect() };
-    let small = specstar_search::policy::pick(&stored(&sizes), FAN_IN, INLINE_MERGE_MAX_DOCS);
-    if !fold_now && small.is_empty() {
+    if !fold_now && specstar_search::policy::pick(&stored(&sizes), FAN_IN, INLINE_MERGE_MAX_DOCS).is_empty() {
         background::wanted(spec, &stored(&sizes));
         return;
     }
@@ -284,24 +284,38 @@ fn maintain(spec: &str, config: &Config, mut sizes: Vec<store::Size>) {
             sizes = s;
         }
     }
-    let small = specstar_search::policy::pick(&stored(&sizes), FAN_IN, INLINE_MERGE_MAX_DOCS);
-    if !small.is_empty() {
-        merge(spec, config, Some(small));
+    merge_small(spec, config, &sizes);
+}
+
+/// The stored segments among the sizes of a spec's rows.
+fn stored(sizes: &[store::Size]) -> Vec<(String, u32)> {
+    sizes.iter().filter(|s| !s.2).map(|s| (s.0.clone(), s.1)).collect()
+}
+
+/// Under the merge lock: merges a full level of small segments, else starts the background
+/// worker when a level of large ones is full.
+fn merge_small(spec: &str, config: &Config, sizes: &[store::Size]) {
+    let small = specstar_search::policy::pick(&stored(sizes), FAN_IN, INLINE_MERGE_MAX_DOCS);
+    if small.is_empty() {
+        background::wanted(spec, &stored(sizes));
+        return;
     }
+    merge(spec, config, Some(small));
 }
 
 /// Folds the pending rows this statement sees into one segment (under the merge lock).
 /// Returns the sizes after, or None when there was nothing to fold.
 fn fold(spec: &str, config: &Config) -> Option<Vec<store::Size>> {
-    let rows = read_pending(spec);
+    let rows = take_pending(spec, config);
     if rows.is_empty() {
         return None;
     }
-    let writes: Vec<_> = rows.iter().map(|r| (r.docs.clone(), r.tombstones.clone())).collect();
-    let ids: Vec<String> = rows.into_iter().map(|r| r.id).collect();
+    let writes: Vec<_> = rows.into_iter().map(|r| (r.docs, r.tombstones)).collect();
     let blob = segment::fold(config, &writes, true).unwrap_or_else(|e| fail("folding pending writes", e));
-    delete_rows(spec, &ids, "folding");
-    blob.map(|b| insert_segment(spec, &b))
+    Some(match blob {
+        Some(b) => insert_segment(spec, &b),
+        None => sizes(spec),
+    })
 }
 
 fn read_committed() -> bool {

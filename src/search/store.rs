@@ -104,7 +104,23 @@ pub(super) enum Row {
     /// a stored segment; its bytes only when they were asked for
     Stored(SegmentBlob),
     /// a write whose documents are not indexed yet
-    Pending(PendingRow),
+    Pending(RawPending),
+}
+
+/// A pending write as stored: its documents as the triggers hand them over (`[[id, field
+/// values...], ...]`, read with the spec's current config), its number and tombstones.
+pub(super) struct RawPending {
+    pub(super) id: String,
+    pub(super) docs: Value,
+    pub(super) seq: u64,
+    pub(super) tombstones: Vec<Tombstone>,
+}
+
+impl RawPending {
+    pub(super) fn read(self, config: &Config) -> PendingRow {
+        let docs = self.docs.as_array().into_iter().flatten().filter_map(|r| doc_of(config, r, self.seq)).collect();
+        PendingRow { id: self.id, docs, tombstones: self.tombstones }
+    }
 }
 
 pub(super) fn read_state(spec: &str, user: pg_sys::Oid, loaded: Vec<String>) -> State {
@@ -140,7 +156,7 @@ pub(super) fn read_state(spec: &str, user: pg_sys::Oid, loaded: Vec<String>) -> 
 /// `with_data` (otherwise `data` is empty: their files are in the shared directory).
 pub(super) fn read_rows(spec: &str, ids: &[String], with_data: bool) -> Vec<Row> {
     prepared(
-        "SELECT replace(segment::text, '-', ''), docs, files, CASE WHEN $3 THEN data END, tombstones, pending
+        "SELECT replace(segment::text, '-', ''), docs, files, CASE WHEN $3 THEN data END, tombstones, pending, seq
            FROM specstar.search_segment WHERE spec = $1 AND segment = ANY($2::uuid[])",
         &[TEXT, PgOid::BuiltIn(PgBuiltInOids::TEXTARRAYOID), PgOid::BuiltIn(PgBuiltInOids::BOOLOID)],
         false,
@@ -152,9 +168,9 @@ pub(super) fn read_rows(spec: &str, ids: &[String], with_data: bool) -> Vec<Row>
                 let what = format!("segment {id}");
                 let tombstones = SegmentBlob::parse_tombstones(row.get::<&[u8]>(5)?.unwrap_or_default())
                     .unwrap_or_else(|e| fail(&what, e));
-                if let Some(pending) = row.get::<&[u8]>(6)? {
-                    let docs = specstar_search::segment::decode_docs(pending).unwrap_or_else(|e| fail(&what, e));
-                    out.push(Row::Pending(PendingRow { id, docs, tombstones }));
+                if let Some(JsonB(docs)) = row.get::<JsonB>(6)? {
+                    let seq = row.get::<i64>(7)?.unwrap_or(0) as u64;
+                    out.push(Row::Pending(RawPending { id, docs, seq, tombstones }));
                     continue;
                 }
                 let files: JsonB = row.get(3)?.unwrap_or(JsonB(Value::Null));
@@ -187,19 +203,46 @@ pub(super) fn sizes(spec: &str) -> Vec<Size> {
     .unwrap_or_else(|e| fail("reading the index", e))
 }
 
-/// The pending writes of a spec this statement sees.
-pub(super) fn read_pending(spec: &str) -> Vec<PendingRow> {
-    let ids: Vec<String> = sizes(spec).into_iter().filter(|s| s.2).map(|s| s.0).collect();
-    if ids.is_empty() {
-        return vec![];
-    }
-    read_rows(spec, &ids, false)
-        .into_iter()
-        .filter_map(|r| match r {
-            Row::Pending(p) => Some(p),
-            Row::Stored(_) => None,
-        })
-        .collect()
+/// Takes the pending writes of a spec this statement sees out of the index (deletes them,
+/// in one statement) and returns them: a fold, under the merge lock. Pending writes of
+/// transactions that have not committed are left alone: a later fold takes them.
+pub(super) fn take_pending(spec: &str, config: &Config) -> Vec<PendingRow> {
+    prepared(
+        "DELETE FROM specstar.search_segment WHERE spec = $1 AND pending IS NOT NULL
+         RETURNING replace(segment::text, '-', ''), tombstones, pending, seq",
+        &[TEXT],
+        true,
+        &[spec.into()],
+        |table| {
+            let mut out = vec![];
+            for row in table {
+                let id: String = row.get(1)?.unwrap_or_default();
+                let what = format!("pending write {id}");
+                let tombstones = SegmentBlob::parse_tombstones(row.get::<&[u8]>(2)?.unwrap_or_default()).unwrap_or_else(|e| fail(&what, e));
+                let docs = row.get::<JsonB>(3)?.map_or(Value::Null, |j| j.0);
+                let seq = row.get::<i64>(4)?.unwrap_or(0) as u64;
+                out.push(RawPending { id, docs, seq, tombstones }.read(config));
+            }
+            Ok(out)
+        },
+    )
+    .unwrap_or_else(|e| fail("folding pending writes", e))
+}
+
+/// (rows, documents) of the pending writes of a spec this statement sees (a partial index
+/// holds them alone).
+pub(super) fn pending_totals(spec: &str) -> (usize, u32) {
+    prepared(
+        "SELECT count(*), coalesce(sum(docs), 0) FROM specstar.search_segment WHERE spec = $1 AND pending IS NOT NULL",
+        &[TEXT],
+        false,
+        &[spec.into()],
+        |t| {
+            let row = t.first();
+            Ok((row.get::<i64>(1)?.unwrap_or(0) as usize, row.get::<i64>(2)?.unwrap_or(0) as u32))
+        },
+    )
+    .unwrap_or_else(|e| fail("reading the index", e))
 }
 
 /// A resource as the triggers hand it to the index, `[id, field values...]` (a value: a
@@ -266,27 +309,18 @@ pub(super) type Size = (String, u32, bool);
 /// Stores a segment and returns the sizes of every row of the spec's index, the new one
 /// included: what a write needs to decide whether to fold or merge, in one statement.
 pub(super) fn insert_segment(spec: &str, blob: &SegmentBlob) -> Vec<Size> {
-    insert_row(spec, blob, None)
+    insert_row(spec, blob)
 }
 
-/// Stores a pending write (documents not indexed yet, and the write's tombstones); returns
-/// the sizes as [`insert_segment`] does.
-pub(super) fn insert_pending(spec: &str, docs: &[Doc], tombstones: Vec<Tombstone>) -> Vec<Size> {
-    let mut blob = SegmentBlob::tombstones_only(tombstones);
-    blob.docs = docs.len() as u32;
-    let pending = specstar_search::segment::encode_docs(docs).unwrap_or_else(|e| fail("storing a write", e));
-    insert_row(spec, &blob, Some(&pending))
-}
-
-fn insert_row(spec: &str, blob: &SegmentBlob, pending: Option<&[u8]>) -> Vec<Size> {
+fn insert_row(spec: &str, blob: &SegmentBlob) -> Vec<Size> {
     let tombstones = blob.tombstones_bytes().unwrap_or_else(|e| fail("storing a segment", e));
     let bytea = PgOid::BuiltIn(PgBuiltInOids::BYTEAOID);
     let mut sizes = prepared(
         // the outer SELECT sees the table as it was before the INSERT of its WITH clause
-        "WITH stored AS (INSERT INTO specstar.search_segment (spec, segment, docs, files, data, tombstones, pending)
-                         VALUES ($1, $2::uuid, $3, $4, $5, $6, $7))
+        "WITH stored AS (INSERT INTO specstar.search_segment (spec, segment, docs, files, data, tombstones)
+                         VALUES ($1, $2::uuid, $3, $4, $5, $6))
          SELECT replace(segment::text, '-', ''), docs, pending IS NOT NULL FROM specstar.search_segment WHERE spec = $1 ORDER BY segment",
-        &[TEXT, TEXT, PgOid::BuiltIn(PgBuiltInOids::INT4OID), PgOid::BuiltIn(PgBuiltInOids::JSONBOID), bytea, bytea, bytea],
+        &[TEXT, TEXT, PgOid::BuiltIn(PgBuiltInOids::INT4OID), PgOid::BuiltIn(PgBuiltInOids::JSONBOID), bytea, bytea],
         true,
         &[
             spec.into(),
@@ -295,7 +329,6 @@ fn insert_row(spec: &str, blob: &SegmentBlob, pending: Option<&[u8]>) -> Vec<Siz
             JsonB(blob.files_json()).into(),
             blob.data.as_slice().into(),
             tombstones.as_slice().into(),
-            pending.into(),
         ],
         |table| {
             let mut out = vec![];
@@ -306,7 +339,7 @@ fn insert_row(spec: &str, blob: &SegmentBlob, pending: Option<&[u8]>) -> Vec<Siz
         },
     )
     .unwrap_or_else(|e| fail("storing a segment", e));
-    sizes.push((blob.id.clone(), blob.docs, pending.is_some()));
+    sizes.push((blob.id.clone(), blob.docs, false));
     sizes
 }
 

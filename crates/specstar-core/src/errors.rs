@@ -18,6 +18,7 @@ pub const CATALOGUE: &[(&str, &str)] = &[
     ("42501", "401/403: not allowed"),
     ("42704", "400: an unknown spec given to an internal search function"),
     ("25001", "400: search maintenance, or a job claim under limits, inside a REPEATABLE READ transaction"),
+    ("25006", "400: search maintenance in a read-only transaction or on a standby"),
     ("0A000", "400: a migration of a spec with a change feed inside a savepoint after other writes"),
     ("PGRST", "the status PostgREST is told (405 for writes to a revision view)"),
 ];

@@ -30,6 +30,7 @@ fn standard(name: &str) -> &'static str {
         "INSUFFICIENT_PRIVILEGE" => "42501",
         "UNDEFINED_OBJECT" => "42704",
         "ACTIVE_SQL_TRANSACTION" => "25001",
+        "READ_ONLY_SQL_TRANSACTION" => "25006",
         "FEATURE_NOT_SUPPORTED" => "0A000",
         other => panic!("add ERRCODE_{other} to this test's table (and to docs/errors.md)"),
     }

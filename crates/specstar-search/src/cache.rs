@@ -85,6 +85,8 @@ pub struct IndexCache {
     next_opstamp: u64,
     /// the sorted visible rows, their units, and the searcher over them
     current: Option<(Vec<String>, Vec<String>, IndexReader, Searcher)>,
+    /// stored segments this large go to the shared directory
+    share_min_docs: u32,
 }
 
 /// What the open index holds.
@@ -101,12 +103,15 @@ impl IndexCache {
         Self::with_dir(config, CacheDirectory::in_memory())
     }
 
-    /// A cache that keeps the files of stored segments in `shared` (created if missing), a
-    /// directory that every process of the server maps the same files from: one copy of each
-    /// segment in memory, however many backends search it. Files are written once, under a
-    /// temporary name then renamed, so a reader never maps a partial file.
-    pub fn with_shared_dir(config: Config, shared: &Path) -> Result<IndexCache> {
-        Self::with_dir(config, CacheDirectory::shared(shared)?)
+    /// A cache that keeps the files of stored segments of `min_docs` documents or more in
+    /// `shared` (created if missing), a directory that every process of the server maps the
+    /// same files from: one copy of each segment in memory, however many backends search it.
+    /// Files are written once, under a temporary name then renamed, so a reader never maps a
+    /// partial file. Smaller segments, soon merged away, stay in each backend's memory.
+    pub fn with_shared_dir(config: Config, shared: &Path, min_docs: u32) -> Result<IndexCache> {
+        let mut cache = Self::with_dir(config, CacheDirectory::shared(shared)?)?;
+        cache.share_min_docs = min_docs;
+        Ok(cache)
     }
 
     fn with_dir(config: Config, dir: CacheDirectory) -> Result<IndexCache> {
@@ -127,6 +132,7 @@ impl IndexCache {
             deletes: HashMap::new(),
             next_opstamp: 1,
             current: None,
+            share_min_docs: 0,
         })
     }
 
@@ -156,7 +162,7 @@ impl IndexCache {
         if self.loaded.contains_key(&blob.id) {
             return Ok(true);
         }
-        if blob.docs > 0 && !self.dir.has_files(&blob.files) {
+        if blob.docs > 0 && (blob.docs < self.share_min_docs || !self.dir.has_files(&blob.files)) {
             return Ok(false);
         }
         self.load_unit(blob, true)?;
@@ -167,6 +173,7 @@ impl IndexCache {
         if self.loaded.contains_key(&blob.id) {
             return Ok(());
         }
+        let share = share && blob.docs >= self.share_min_docs;
         let mut shared = vec![];
         for (name, off, len) in &blob.files {
             if share && self.dir.is_shared() {

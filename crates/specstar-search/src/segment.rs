@@ -13,7 +13,7 @@ use crate::{IndexError, Result};
 
 /// One resource as the index sees it: its id, the write's sequence number and, per searchable
 /// field (in `Config::fields` order), its text values (none, one, or an array's items).
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Doc {
     pub id: String,
     pub seq: u64,
@@ -98,7 +98,7 @@ impl SegmentBlob {
 /// tantivy sizes its term hash table from the memory budget (up to 512K slots for 64 MB);
 /// zeroing a big table would cost a single-row write more than indexing the row.
 fn writer_budget(docs: usize) -> usize {
-    docs.saturating_mul(32 << 10).clamp(512 << 10, 64 << 20)
+    docs.saturating_mul(2 << 10).clamp(64 << 10, 64 << 20)
 }
 
 pub(crate) fn to_tantivy(schema: &IndexSchema, doc: &Doc) -> TantivyDocument {
@@ -111,17 +111,6 @@ pub(crate) fn to_tantivy(schema: &IndexSchema, doc: &Doc) -> TantivyDocument {
         }
     }
     d
-}
-
-/// The documents of a pending write as the extension stores them (JSON: the texts, as
-/// written), to be indexed when read ([`fold`]).
-pub fn encode_docs(docs: &[Doc]) -> Result<Vec<u8>> {
-    Ok(serde_json::to_vec(docs)?)
-}
-
-/// The inverse of [`encode_docs`].
-pub fn decode_docs(bytes: &[u8]) -> Result<Vec<Doc>> {
-    serde_json::from_slice(bytes).map_err(|e| IndexError(format!("damaged pending documents: {e}")))
 }
 
 /// One segment out of several writes (pending rows, each its documents and tombstones): their

@@ -193,8 +193,6 @@ fn highlights_mark_prefix_fuzzy_and_stemmed_words_but_not_excluded_ones() {
 }
 
 fn pending(id: &str, docs: Vec<Doc>, tombstones: Vec<Tombstone>) -> specstar_search::PendingRow {
-    // what the extension stores and reads back
-    let docs = segment::decode_docs(&segment::encode_docs(&docs).unwrap()).unwrap();
     specstar_search::PendingRow { id: id.into(), docs, tombstones }
 }
 
@@ -280,7 +278,7 @@ fn stored_segments_are_shared_through_a_directory() {
     let _ = std::fs::remove_dir_all(&dir);
     let cfg = config(Language::Simple);
     let blob = segment::build(&cfg, &[doc(A, 1, "alpha", ""), doc(B, 1, "beta", "")], vec![]).unwrap().unwrap();
-    let mut first = IndexCache::with_shared_dir(cfg.clone(), &dir).unwrap();
+    let mut first = IndexCache::with_shared_dir(cfg.clone(), &dir, 2).unwrap();
     let meta_only = segment::SegmentBlob { data: vec![], ..blob.clone() };
     assert!(!first.load_shared(&meta_only).unwrap(), "nothing shared yet: the bytes are needed");
     first.load(&blob).unwrap();
@@ -289,7 +287,7 @@ fn stored_segments_are_shared_through_a_directory() {
     }
     assert_eq!(ids(&mut first, &[blob.id.clone()], "alpha OR beta"), [A, B]);
     // a second cache (another backend) maps the files without the bytes
-    let mut second = IndexCache::with_shared_dir(cfg.clone(), &dir).unwrap();
+    let mut second = IndexCache::with_shared_dir(cfg.clone(), &dir, 2).unwrap();
     assert!(second.load_shared(&meta_only).unwrap());
     assert_eq!(ids(&mut second, &[blob.id.clone()], "beta"), [B]);
     assert!(second.open(&[blob.id.clone()]).unwrap().index().validate_checksum().unwrap().is_empty());
@@ -297,7 +295,7 @@ fn stored_segments_are_shared_through_a_directory() {
     let (name, _, _) = &blob.files[0];
     std::fs::remove_file(dir.join(name)).unwrap();
     std::fs::write(dir.join(name), b"torn").unwrap();
-    let mut third = IndexCache::with_shared_dir(cfg.clone(), &dir).unwrap();
+    let mut third = IndexCache::with_shared_dir(cfg.clone(), &dir, 2).unwrap();
     assert!(!third.load_shared(&meta_only).unwrap());
     third.load(&blob).unwrap();
     assert_eq!(ids(&mut third, &[blob.id.clone()], "alpha"), [A]);
@@ -305,6 +303,13 @@ fn stored_segments_are_shared_through_a_directory() {
     second.evict_except(&[]).unwrap();
     assert!(blob.files.iter().all(|(n, _, _)| !dir.join(n).exists()));
     assert_eq!(ids(&mut first, &[blob.id.clone()], "alpha"), [A]);
+    // a segment under min_docs stays in memory
+    let small = segment::build(&cfg, &[doc(A, 3, "gamma", "")], vec![]).unwrap().unwrap();
+    let mut fourth = IndexCache::with_shared_dir(cfg.clone(), &dir, 2).unwrap();
+    assert!(!fourth.load_shared(&segment::SegmentBlob { data: vec![], ..small.clone() }).unwrap());
+    fourth.load(&small).unwrap();
+    assert!(small.files.iter().all(|(n, _, _)| !dir.join(n).exists()));
+    assert_eq!(ids(&mut fourth, &[small.id.clone()], "gamma"), [A]);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -76,11 +76,11 @@ SELECT segments, documents, tombstones FROM specstar.search_stats('note');
 SELECT title FROM api.note_search('fox') ;
 SELECT specstar.search_verify('note') - 'rows' - 'indexed' AS verify;
 
--- many single-row writes: each is stored pending, and every 128 documents a write folds them
+-- many single-row writes: each is stored pending, and every 512 documents a write folds them
 -- into a segment; segments are merged as they come, so both counts stay small
 INSERT INTO api.note (title) SELECT 'Bulk ' || g FROM generate_series(1, 5) g;
-DO $$ BEGIN FOR i IN 1..300 LOOP INSERT INTO api.note (title, body) VALUES ('Single ' || i, 'one at a time'); END LOOP; END $$;
-SELECT count(*) FILTER (WHERE pending IS NOT NULL) BETWEEN 1 AND 127 AS few_pending,
+DO $$ BEGIN FOR i IN 1..700 LOOP INSERT INTO api.note (title, body) VALUES ('Single ' || i, 'one at a time'); END LOOP; END $$;
+SELECT count(*) FILTER (WHERE pending IS NOT NULL) BETWEEN 1 AND 527 AS few_pending,
        count(*) FILTER (WHERE pending IS NULL) <= 10 AS few_segments
   FROM specstar.search_segment WHERE spec = 'note';
 SELECT documents FROM specstar.search_stats('note');

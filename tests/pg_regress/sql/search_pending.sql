@@ -1,5 +1,5 @@
 -- Small writes are stored pending (their texts, not indexed) and indexed by whoever searches;
--- a write folds them into a segment once they hold 128 documents; large segments are merged by
+-- a write folds them into a segment once they hold 512 documents; large segments are merged by
 -- a background worker; stored segments are shared between backends as files.
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
@@ -39,17 +39,17 @@ SELECT * FROM pend_rows;
 BEGIN;
 INSERT INTO api.pend (title) VALUES ('Zebra');
 SELECT title FROM api.pend_search('zebra');
-DO $$ BEGIN FOR i IN 1..130 LOOP INSERT INTO api.pend (title, n) VALUES ('Folded ' || i, i); END LOOP; END $$;
-SELECT pending < 10 AS folded FROM pend_rows;
+DO $$ BEGIN FOR i IN 1..530 LOOP INSERT INTO api.pend (title, n) VALUES ('Folded ' || i, i); END LOOP; END $$;
+SELECT pending < 30 AS folded FROM pend_rows;
 SELECT count(*) FROM api.pend_search('folded', top => 1000);
 ROLLBACK;
 SELECT * FROM pend_rows;
 SELECT count(*) FROM api.pend_search('zebra OR folded');
 SELECT title FROM api.pend_search('run');
 
--- 130 single-row writes: a fold every 128 documents keeps the pending rows few
-DO $$ BEGIN FOR i IN 1..130 LOOP INSERT INTO api.pend (title, n) VALUES ('Single ' || i, i); END LOOP; END $$;
-SELECT pending < 128 AS few_pending, pending_docs < 128 AS few_pending_docs, segments <= 4 AS few_segments FROM pend_rows;
+-- 530 single-row writes: a fold every 512 documents keeps the pending rows few
+DO $$ BEGIN FOR i IN 1..530 LOOP INSERT INTO api.pend (title, n) VALUES ('Single ' || i, i); END LOOP; END $$;
+SELECT pending < 512 AS few_pending, pending_docs < 512 AS few_pending_docs, segments <= 4 AS few_segments FROM pend_rows;
 SELECT count(*) FROM api.pend_search('single', top => 1000);
 -- single-row updates of folded documents: the tombstones hide the folded versions
 DO $$ BEGIN FOR i IN 1..20 LOOP UPDATE api.pend SET title = 'Changed ' || i WHERE n = i AND title LIKE 'Single%'; END LOOP; END $$;
@@ -70,20 +70,20 @@ SELECT count(*) AS stale
   FROM pg_ls_dir('base/pgsql_tmp/pgsql_tmp_specstar/' || (SELECT oid FROM pg_database WHERE datname = current_database())) f
  WHERE NOT EXISTS (SELECT 1 FROM specstar.search_segment s WHERE replace(s.segment::text, '-', '') = split_part(f, '.', 1));
 
--- large segments (2048 documents or more) are left to the background merger: 8 of them
+-- large segments (512 documents or more) are left to the background merger: 8 of them
 -- make a full level, and the write that completes it starts the worker, which merges them
 -- once that write committed
 DO $$ BEGIN FOR i IN 1..8 LOOP
   INSERT INTO api.pend (title, body) SELECT 'Large ' || g, 'bulk ' || i FROM generate_series(1, 2100) g;
 END LOOP; END $$;
-SELECT count(*) AS large FROM specstar.search_segment WHERE spec = 'pend' AND docs >= 2048;
+SELECT count(*) AS large FROM specstar.search_segment WHERE spec = 'pend' AND docs >= 512;
 DO $$ BEGIN
   FOR i IN 1..600 LOOP
-    EXIT WHEN (SELECT count(*) FROM specstar.search_segment WHERE spec = 'pend' AND docs >= 2048) = 1;
+    EXIT WHEN (SELECT count(*) FROM specstar.search_segment WHERE spec = 'pend' AND docs >= 512) = 1;
     PERFORM pg_sleep(0.05);
   END LOOP;
 END $$;
-SELECT count(*) AS large, max(docs) AS docs FROM specstar.search_segment WHERE spec = 'pend' AND docs >= 2048;
+SELECT count(*) AS large, max(docs) AS docs FROM specstar.search_segment WHERE spec = 'pend' AND docs >= 512;
 SELECT count(*) FROM api.pend_search('large', top => 1000);
 SELECT (specstar.search_verify('pend')) ->> 'ok' AS verified;
 -- with the setting off (superusers only), writes start no worker
@@ -92,7 +92,7 @@ DO $$ BEGIN FOR i IN 1..8 LOOP
   INSERT INTO api.pend (title, body) SELECT 'Huge ' || g, 'bulk ' || i FROM generate_series(1, 2100) g;
 END LOOP; END $$;
 SELECT pg_sleep(1);
-SELECT count(*) AS large FROM specstar.search_segment WHERE spec = 'pend' AND docs >= 2048;
+SELECT count(*) AS large FROM specstar.search_segment WHERE spec = 'pend' AND docs >= 512;
 RESET specstar.search_background_merge;
 SET ROLE regress_pend_user;
 SET specstar.search_background_merge = off;

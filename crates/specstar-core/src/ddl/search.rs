@@ -113,9 +113,9 @@ mod tests {
         let o = Objects::new("article", "api");
         let sql = create(&m, &o, 3).join("\n");
         assert!(sql.contains("AFTER UPDATE ON \"specstar_data\".\"article\" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT"));
-        assert!(sql.contains("specstar._search_write('article', 3, _ids, _docs)"));
-        assert!(sql.contains("specstar._search_write('article', 3, NULL, _docs)"));
-        assert!(sql.contains("specstar._search_write('article', 3, _ids, NULL)"));
+        assert!(sql.contains("specstar._search_feed('article', 3, _ids, _docs, _n)"));
+        assert!(sql.contains("specstar._search_feed('article', 3, NULL, _docs, _n)"));
+        assert!(sql.contains("specstar._search_feed('article', 3, _ids, NULL, _n)"));
         assert!(sql.contains("jsonb_build_array(n.id, n.\"tags\", n.\"title\")"));
         assert!(sql.contains("\"views\" bigint") || sql.contains("\"views\" "), "{sql}");
         assert_eq!(drop(&m, &o).len(), 5);
