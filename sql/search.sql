@@ -30,13 +30,13 @@ ALTER TABLE specstar.search_segment ALTER COLUMN data SET STORAGE EXTERNAL;
 ALTER TABLE specstar.search_segment ALTER COLUMN pending SET STORAGE MAIN;
 -- what a fold reads and deletes, without walking the segments (or their dead rows)
 CREATE INDEX search_segment_pending ON specstar.search_segment (spec) WHERE pending IS NOT NULL;
--- Every search and write lists the spec's segments: keep that list a page or two. Writes
--- insert a segment each and merges delete them, so vacuum early; and segment bytes go out of
--- line even for small segments, so that the rows stay a few dozen bytes.
+-- Every search lists the spec's rows: keep that list a page or two. Small writes insert a
+-- pending row each, folds and merges delete rows, so vacuum early; and segment bytes go out
+-- of line even for small segments, so that the rows stay small.
 ALTER TABLE specstar.search_segment SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 200,
   toast.autovacuum_vacuum_scale_factor = 0, toast.autovacuum_vacuum_threshold = 200, toast_tuple_target = 128);
 COMMENT ON TABLE specstar.search_segment IS
-  'Search index segments: immutable, one row each (files concatenated in data), with the tombstones of their write.';
+  'Search index: segments (immutable, files concatenated in data) and pending writes (documents not indexed yet, in pending), each with the tombstones of its write.';
 
 -- Numbers every write to an index: a tombstone hides the versions written before it.
 CREATE SEQUENCE specstar.search_seq;
@@ -49,17 +49,21 @@ SELECT pg_catalog.pg_extension_config_dump('specstar.search_seq', '');
 ALTER FUNCTION specstar._search_hits(text, text, integer, integer, boolean) ROWS 20;
 REVOKE ALL ON FUNCTION specstar._search_write(text, bigint, uuid[], jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION specstar._search_maintain(text, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION specstar._search_sweep(integer) FROM PUBLIC;
 
 -- Called by a spec's search triggers with one chunk of a statement: `n` resources, their new
 -- documents ([[id, field values...], ...]) and the ids whose older versions they replace or
 -- delete. A small chunk (at most 32 resources, 256 kB) is stored as it is, a pending row, in
--- plain SQL: no tantivy work on the write path. One pending write in 16 (by write number)
--- asks specstar._search_maintain whether the pending rows are enough to fold into a segment.
--- A larger chunk is indexed into a segment at once (specstar._search_write).
+-- plain SQL: no tantivy work on the write path. Every 16th pending write of a session to a
+-- spec (a counter per session and spec, so that no pattern of writes to several specs skips
+-- one) asks specstar._search_maintain whether the pending rows are enough to fold into a
+-- segment. A larger chunk is indexed into a segment at once (specstar._search_write).
 CREATE FUNCTION specstar._search_feed(spec text, vid bigint, ids uuid[], docs jsonb, n bigint) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   _seq bigint;
+  _tick text := 'specstar.pending_' || spec;
+  _n integer;
 BEGIN
   IF n > 32 OR pg_catalog.pg_column_size(docs) > 262144 THEN
     PERFORM specstar._search_write(spec, vid, ids, docs);
@@ -71,7 +75,9 @@ BEGIN
           coalesce((SELECT pg_catalog.string_agg(pg_catalog.uuid_send(i) OPERATOR(pg_catalog.||) pg_catalog.int8send(_seq), ''::bytea)
                       FROM pg_catalog.unnest(ids) i), ''::bytea),
           coalesce(docs, '[]'::jsonb), _seq);
-  IF _seq OPERATOR(pg_catalog.%) 16 OPERATOR(pg_catalog.=) 0 THEN
+  _n := coalesce(NULLIF(pg_catalog.current_setting(_tick, true), ''), '0')::integer OPERATOR(pg_catalog.+) 1;
+  PERFORM pg_catalog.set_config(_tick, (_n OPERATOR(pg_catalog.%) 16)::text, false);
+  IF _n OPERATOR(pg_catalog.=) 16 THEN
     PERFORM specstar._search_maintain(spec, vid);
   END IF;
 END

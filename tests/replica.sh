@@ -102,12 +102,25 @@ INSERT INTO api.memo (text) VALUES ('milk for the cat');
 RESET ROLE;
 SQL
 
+# a segment large enough (512 documents or more) for the shared segment files, which the
+# primary writes when it first searches it
+p > /dev/null <<'SQL'
+SELECT specstar.register_spec('bulk', '{"type": "object", "properties": {"text": {"type": "string", "x-search": true}}}') IS NOT NULL;
+INSERT INTO api.bulk (text) SELECT 'bulk word ' || g FROM generate_series(1, 600) g;
+SELECT count(*) FROM specstar.search('bulk', 'bulk', 1000);
+SQL
+shared_files() { as_pg find "$1/base" -path '*pgsql_tmp_specstar*' -type f 2>/dev/null | wc -l; }
+[ "$(shared_files "$PRIMARY")" -gt 0 ] || fail "the primary wrote no shared segment files"
+
 # ---------------------------------------------------------------------------------------
 # The hot standby: pg_basebackup -R (standby.signal and primary_conninfo), with a slot so the
 # primary keeps the WAL the standby has not received yet.
 as_pg "$PGBIN/pg_basebackup" -h 127.0.0.1 -p "$PPORT" -U postgres -D "$STANDBY" -R -X stream \
   -C -S specstar_replica -c fast > "$OUT/basebackup.log" 2>&1 \
   || { cat "$OUT/basebackup.log" >&2; fail "pg_basebackup"; }
+# the shared segment files are a cache of the primary's (in its temporary-file directory):
+# the base backup leaves them out, and the standby writes its own from the rows
+[ "$(shared_files "$STANDBY")" = 0 ] || fail "pg_basebackup copied the primary's shared segment files"
 start_cluster "$STANDBY" "$SPORT" -c hot_standby=on
 [ "$(s -c 'SELECT pg_is_in_recovery()')" = t ] || fail "the standby is not in recovery"
 say "hot standby on 127.0.0.1:$SPORT (pg_basebackup -R, slot specstar_replica)"
@@ -402,4 +415,6 @@ same_http note-search "len(d)" 2 GET '/rpc/note_search?q=note&select=text,score'
 say "a spec registered on the primary is served by the standby's PostgREST after SIGUSR1"
 
 elapsed=$((($(date +%s%N) - t_start) / 1000000))
+same_sql bulk-search "SELECT id, score FROM specstar.search('bulk', 'bulk', 1000)" 600
+[ "$(shared_files "$STANDBY")" -gt 0 ] || fail "the standby wrote no shared segment files of its own"
 say "ok: $checks answers of the standby equal the primary's, writes refused ($((elapsed / 1000)).$(printf '%03d' $((elapsed % 1000))) s)"

@@ -20,9 +20,9 @@
 # or as the user that owns the PostgreSQL installation.
 #   SEARCH_CRASH_CLIENTS  pgbench clients (default 4, with 2 threads)
 #   SEARCH_CRASH_PRELOAD  resources before the first iteration (default 500)
-#   SEARCH_CRASH_MAX_SEGMENTS  most segments the index may have after a recovery (default 500:
-#                         while a search_merge runs, writes cannot merge and every write adds a
-#                         segment, so a crash then leaves many; this only catches a runaway)
+#   SEARCH_CRASH_MAX_SEGMENTS  most segments (pending writes included) the index may have after
+#                         a recovery (default 500: while a search_merge runs, writes cannot fold,
+#                         so a crash then leaves many pending writes; this only catches a runaway)
 set -euo pipefail
 
 ITERATIONS=${1:?usage: tests/search_crash.sh ITERATIONS OUTDIR}

@@ -27,15 +27,16 @@ pub(super) fn with_index<R>(
     CACHES.with(|caches| {
         let mut caches = caches.borrow_mut();
         for _ in 0..10 {
-            let loaded = |c: &HashMap<String, IndexCache>| c.get(spec).map(|c| c.loaded_ids()).unwrap_or_default();
+            let loaded = |c: &HashMap<String, IndexCache>| c.get(spec).map(|c| c.loaded_ids().into_iter().collect()).unwrap_or_default();
             let mut st = read_state(spec, user, loaded(&caches));
             let config = check(&st);
             if caches.get(spec).is_none_or(|c| c.config != config) {
                 // a new version changed the index: what was read relied on the old cache
-                let c = new_cache(config.clone());
-                caches.insert(spec.to_string(), c);
-                st = read_state(spec, user, vec![]);
-                check(&st);
+                caches.insert(spec.to_string(), new_cache(config.clone()));
+                st = read_state(spec, user, Default::default());
+                if check(&st) != config {
+                    continue; // (and yet another version meanwhile)
+                }
             }
             let cache = caches.get_mut(spec).expect("inserted above");
             // pending rows whose group lost a member are read again
@@ -97,11 +98,12 @@ pub(super) fn shared_dir() -> std::path::PathBuf {
     std::path::Path::new(&data).join("base").join("pgsql_tmp").join("pgsql_tmp_specstar").join(db)
 }
 
-/// Removes the shared files of segments that no longer exist (dropped specs, rebuilt
-/// indexes, merges whose inputs no backend had loaded): every file whose segment this
-/// statement does not see, except files still being written. A backend with an older
-/// snapshot that needs one after all writes it again from the row. Returns the files removed.
-pub(super) fn sweep_shared_dir() -> usize {
+/// Removes the shared files of segments that no longer exist (merged away, dropped specs,
+/// rebuilt indexes): every file of this database's directory whose segment this statement
+/// does not see and that was last written `grace` seconds ago or more. A backend that still
+/// needs one (an older snapshot, or a segment committed after this statement began) writes it
+/// again from the row. Returns the files removed.
+pub(super) fn sweep_shared_dir(grace: u64) -> usize {
     let Ok(entries) = std::fs::read_dir(shared_dir()) else { return 0 };
     let live: std::collections::HashSet<String> = super::store::prepared(
         "SELECT replace(segment::text, '-', '') FROM specstar.search_segment WHERE pending IS NULL",
@@ -120,8 +122,8 @@ pub(super) fn sweep_shared_dir() -> usize {
     let mut removed = 0;
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let young = entry.metadata().and_then(|m| m.modified()).is_ok_and(|t| t.elapsed().is_ok_and(|age| age.as_secs() < 600));
-        if name.ends_with(".tmp") && young {
+        let young = entry.metadata().and_then(|m| m.modified()).is_ok_and(|t| t.elapsed().is_ok_and(|age| age.as_secs() < grace));
+        if young {
             continue;
         }
         let segment = name.split('.').next().unwrap_or_default();

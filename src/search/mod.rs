@@ -250,8 +250,8 @@ fn search_maintain(spec: &str, vid: i64) {
         return;
     }
     as_index_owner(|| {
-        let (rows, docs) = pending_totals(spec);
-        if (rows >= FOLD_ROWS || docs >= FOLD_DOCS) && try_merge_lock(spec) {
+        let (rows, docs, bytes) = pending_totals(spec);
+        if (rows >= FOLD_ROWS || docs >= FOLD_DOCS || bytes >= FOLD_BYTES) && try_lock(Lock::Fold, spec) {
             let sizes = fold(spec, &config).unwrap_or_default();
             merge_small(spec, &config, &sizes);
         }
@@ -261,11 +261,13 @@ fn search_maintain(spec: &str, vid: i64) {
 /// Pending rows are folded into a segment once they hold this many documents or rows.
 const FOLD_DOCS: u32 = 512;
 const FOLD_ROWS: usize = 512;
+/// ... or this many bytes of documents.
+const FOLD_BYTES: usize = 8 << 20;
 
 /// What a write that stored a segment does, given the sizes of every row: fold the pending
 /// rows when they are enough, merge a full level of small segments, and start the background
 /// worker when a level of large segments is full. Folds and merges wait for no one: they are
-/// left to a later write when another one holds the merge lock.
+/// left to a later write when another one holds the fold or merge lock.
 fn maintain(spec: &str, config: &Config, mut sizes: Vec<store::Size>) {
     if !read_committed() {
         return;
@@ -276,10 +278,7 @@ fn maintain(spec: &str, config: &Config, mut sizes: Vec<store::Size>) {
         background::wanted(spec, &stored(&sizes));
         return;
     }
-    if !try_merge_lock(spec) {
-        return;
-    }
-    if fold_now {
+    if fold_now && try_lock(Lock::Fold, spec) {
         if let Some(s) = fold(spec, config) {
             sizes = s;
         }
@@ -292,18 +291,21 @@ fn stored(sizes: &[store::Size]) -> Vec<(String, u32)> {
     sizes.iter().filter(|s| !s.2).map(|s| (s.0.clone(), s.1)).collect()
 }
 
-/// Under the merge lock: merges a full level of small segments, else starts the background
-/// worker when a level of large ones is full.
+/// Merges a full level of small segments (when it gets the merge lock without waiting), else
+/// starts the background worker when a level of large ones is full.
 fn merge_small(spec: &str, config: &Config, sizes: &[store::Size]) {
     let small = specstar_search::policy::pick(&stored(sizes), FAN_IN, INLINE_MERGE_MAX_DOCS);
     if small.is_empty() {
         background::wanted(spec, &stored(sizes));
         return;
     }
-    merge(spec, config, Some(small));
+    if try_lock(Lock::Merge, spec) {
+        merge(spec, config, Some(small));
+    }
 }
 
-/// Folds the pending rows this statement sees into one segment (under the merge lock).
+/// Folds the pending rows this statement sees into one segment (under the fold lock: a
+/// concurrent merge of segments is fine, it leaves pending rows alone).
 /// Returns the sizes after, or None when there was nothing to fold.
 fn fold(spec: &str, config: &Config) -> Option<Vec<store::Size>> {
     let rows = take_pending(spec, config);
@@ -344,11 +346,19 @@ fn search_merge(spec: &str) -> JsonB {
     require_read_committed("search_merge");
     let Some(config) = current_config(spec) else { return JsonB(json!({"merged": 0, "tombstones_dropped": 0})) };
     as_index_owner(|| {
-        merge_lock(spec);
+        lock(Lock::Fold, spec, false);
+        lock(Lock::Merge, spec, false);
         let (merged, dropped) = merge(spec, &config, None);
-        index::sweep_shared_dir();
         JsonB(json!({"merged": merged, "tombstones_dropped": dropped}))
     })
+}
+
+/// Removes the shared segment files of this database that no segment needs any more and that
+/// were written `grace_seconds` ago or more (the background merger does it after its merges,
+/// with a minute's grace); returns how many.
+#[pg_extern(name = "_search_sweep")]
+fn search_sweep(grace_seconds: i32) -> i64 {
+    as_index_owner(|| index::sweep_shared_dir(grace_seconds.max(0) as u64) as i64)
 }
 
 /// Re-indexes a spec from its table: every segment replaced. Writers wait meanwhile.
@@ -358,7 +368,8 @@ fn search_rebuild(spec: &str) -> JsonB {
     require_read_committed("search_rebuild");
     let config = current_config(spec);
     as_index_owner(|| {
-        merge_lock(spec);
+        lock(Lock::Fold, spec, false);
+        lock(Lock::Merge, spec, false);
         Spi::run(&format!("LOCK TABLE specstar_data.{} IN SHARE MODE", ident(spec))).unwrap_or_else(|e| fail("locking the table", e));
         Spi::run_with_args("DELETE FROM specstar.search_segment WHERE spec = $1", &[spec.into()])
             .unwrap_or_else(|e| fail("rebuilding", e));

@@ -123,7 +123,7 @@ impl RawPending {
     }
 }
 
-pub(super) fn read_state(spec: &str, user: pg_sys::Oid, loaded: Vec<String>) -> State {
+pub(super) fn read_state(spec: &str, user: pg_sys::Oid, loaded: std::collections::HashSet<String>) -> State {
     // Usually every visible segment is loaded already: one small statement. Otherwise the
     // missing ones are read by a second statement; should a concurrent merge have removed one
     // in between (a transaction that has written takes a new snapshot per statement), the
@@ -143,7 +143,7 @@ pub(super) fn read_state(spec: &str, user: pg_sys::Oid, loaded: Vec<String>) -> 
             },
         )
         .unwrap_or_else(|e| fail("reading the index", e));
-        let wanted: Vec<String> = segments.iter().filter(|s| !loaded.contains(s)).cloned().collect();
+        let wanted: Vec<String> = segments.iter().filter(|s| !loaded.contains(*s)).cloned().collect();
         let missing = if wanted.is_empty() { vec![] } else { read_rows(spec, &wanted, false) };
         if missing.len() == wanted.len() {
             return State { vid, readable, segments, missing };
@@ -187,15 +187,26 @@ pub(super) fn read_rows(spec: &str, ids: &[String], with_data: bool) -> Vec<Row>
 
 /// The sizes of every row of a spec's index as this statement sees them.
 pub(super) fn sizes(spec: &str) -> Vec<Size> {
+    row_sizes(spec).into_iter().map(|(id, docs, pending, _)| (id, docs, pending)).collect()
+}
+
+/// (id, documents, pending, bytes of a segment's files) of every row of a spec's index.
+pub(super) fn row_sizes(spec: &str) -> Vec<(String, u32, bool, i64)> {
     prepared(
-        "SELECT replace(segment::text, '-', ''), docs, pending IS NOT NULL FROM specstar.search_segment WHERE spec = $1",
+        "SELECT replace(segment::text, '-', ''), docs, pending IS NOT NULL, pg_catalog.octet_length(data)
+           FROM specstar.search_segment WHERE spec = $1",
         &[TEXT],
         false,
         &[spec.into()],
         |table| {
             let mut out = vec![];
             for row in table {
-                out.push((row.get::<String>(1)?.unwrap_or_default(), row.get::<i32>(2)?.unwrap_or(0) as u32, row.get::<bool>(3)?.unwrap_or(false)));
+                out.push((
+                    row.get::<String>(1)?.unwrap_or_default(),
+                    row.get::<i32>(2)?.unwrap_or(0) as u32,
+                    row.get::<bool>(3)?.unwrap_or(false),
+                    row.get::<i32>(4)?.unwrap_or(0) as i64,
+                ));
             }
             Ok(out)
         },
@@ -229,17 +240,18 @@ pub(super) fn take_pending(spec: &str, config: &Config) -> Vec<PendingRow> {
     .unwrap_or_else(|e| fail("folding pending writes", e))
 }
 
-/// (rows, documents) of the pending writes of a spec this statement sees (a partial index
-/// holds them alone).
-pub(super) fn pending_totals(spec: &str) -> (usize, u32) {
+/// (rows, documents, bytes) of the pending writes of a spec this statement sees (a partial
+/// index holds them alone).
+pub(super) fn pending_totals(spec: &str) -> (usize, u32, usize) {
     prepared(
-        "SELECT count(*), coalesce(sum(docs), 0) FROM specstar.search_segment WHERE spec = $1 AND pending IS NOT NULL",
+        "SELECT count(*), coalesce(sum(docs), 0), coalesce(sum(pg_catalog.pg_column_size(pending)), 0)
+           FROM specstar.search_segment WHERE spec = $1 AND pending IS NOT NULL",
         &[TEXT],
         false,
         &[spec.into()],
         |t| {
             let row = t.first();
-            Ok((row.get::<i64>(1)?.unwrap_or(0) as usize, row.get::<i64>(2)?.unwrap_or(0) as u32))
+            Ok((row.get::<i64>(1)?.unwrap_or(0) as usize, row.get::<i64>(2)?.unwrap_or(0) as u32, row.get::<i64>(3)?.unwrap_or(0) as usize))
         },
     )
     .unwrap_or_else(|e| fail("reading the index", e))
@@ -361,19 +373,37 @@ pub(super) fn delete_rows(spec: &str, ids: &[String], what: &str) {
     }
 }
 
-pub(super) fn lock_key(spec: &str) -> String {
-    format!("specstar.search:{spec}")
+/// The advisory locks of a spec's index, each in a class of its own (the two-key form, so
+/// that they never collide with each other or with one-key advisory locks): folds of pending
+/// rows, merges of segments, and the background worker's life. `search_merge` and
+/// `search_rebuild` take the first two.
+#[derive(Clone, Copy)]
+pub(super) enum Lock {
+    Fold = 0x5353_4601,
+    Merge = 0x5353_4602,
+    Worker = 0x5353_4603,
 }
 
-pub(super) fn try_merge_lock(spec: &str) -> bool {
-    prepared("SELECT pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext($1))", &[TEXT], true, &[lock_key(spec).into()], |t| {
-        t.first().get::<bool>(1)
-    })
-        .unwrap_or_else(|e| fail("locking the index", e))
-        .unwrap_or(false)
+/// Takes `lock` for the transaction if no one holds it: whether it got it.
+pub(super) fn try_lock(lock: Lock, spec: &str) -> bool {
+    prepared(
+        "SELECT pg_catalog.pg_try_advisory_xact_lock($1, pg_catalog.hashtext($2))",
+        &[PgOid::BuiltIn(PgBuiltInOids::INT4OID), TEXT],
+        true,
+        &[(lock as i32).into(), spec.into()],
+        |t| t.first().get::<bool>(1),
+    )
+    .unwrap_or_else(|e| fail("locking the index", e))
+    .unwrap_or(false)
 }
 
-pub(super) fn merge_lock(spec: &str) {
-    Spi::run_with_args("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext($1))", &[lock_key(spec).into()])
+/// Waits for `lock` and takes it for the transaction (or, `session`, for the session).
+pub(super) fn lock(lock: Lock, spec: &str, session: bool) {
+    let sql = if session {
+        "SELECT pg_catalog.pg_advisory_lock($1, pg_catalog.hashtext($2))"
+    } else {
+        "SELECT pg_catalog.pg_advisory_xact_lock($1, pg_catalog.hashtext($2))"
+    };
+    prepared(sql, &[PgOid::BuiltIn(PgBuiltInOids::INT4OID), TEXT], true, &[(lock as i32).into(), spec.into()], |_| Ok(()))
         .unwrap_or_else(|e| fail("locking the index", e));
 }

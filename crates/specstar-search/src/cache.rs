@@ -165,21 +165,32 @@ impl IndexCache {
         if blob.docs > 0 && (blob.docs < self.share_min_docs || !self.dir.has_files(&blob.files)) {
             return Ok(false);
         }
-        self.load_unit(blob, true)?;
-        Ok(true)
+        // a file removed in between (its segment merged away in another backend's eyes): the
+        // bytes are needed after all
+        Ok(self.load_unit(blob, true).is_ok())
     }
 
     fn load_unit(&mut self, blob: &SegmentBlob, share: bool) -> Result<()> {
         if self.loaded.contains_key(&blob.id) {
             return Ok(());
         }
-        let share = share && blob.docs >= self.share_min_docs;
+        let share = share && self.dir.is_shared() && blob.docs >= self.share_min_docs;
+        match self.open_unit(blob, share, false) {
+            // a shared file removed while we opened it: write the files again, once
+            Err(_) if share && !blob.data.is_empty() => self.open_unit(blob, share, true),
+            other => other,
+        }
+    }
+
+    fn open_unit(&mut self, blob: &SegmentBlob, share: bool, rewrite: bool) -> Result<()> {
         let mut shared = vec![];
         for (name, off, len) in &blob.files {
-            if share && self.dir.is_shared() {
-                if !self.dir.has_files(std::slice::from_ref(&(name.clone(), *off, *len))) {
-                    let bytes = file_bytes(blob, name, *off, *len)?;
-                    self.dir.share(name, bytes)?;
+            if share {
+                if rewrite || !self.dir.has_files(std::slice::from_ref(&(name.clone(), *off, *len))) {
+                    if blob.data.is_empty() {
+                        return Err(IndexError(format!("segment {}: file {name} is not in the shared directory", blob.id)));
+                    }
+                    self.dir.share(name, file_bytes(blob, name, *off, *len)?)?;
                 }
                 self.dir.map(name);
                 shared.push(name.clone());
@@ -195,9 +206,18 @@ impl IndexCache {
             w.terminate()?;
         }
         let reader = if blob.docs > 0 {
-            let id = SegmentId::from_uuid_string(&blob.id).map_err(|e| IndexError(format!("segment id {}: {e:?}", blob.id)))?;
-            let segment = self.base.segment(self.base.new_segment_meta(id, blob.docs));
-            Some(SegmentReader::open(&segment)?)
+            let id = SegmentId::from_uuid_string(&blob.id).map_err(|e| IndexError(format!("segment id {}: {e:?}", blob.id)));
+            let opened = id.and_then(|id| {
+                let segment = self.base.segment(self.base.new_segment_meta(id, blob.docs));
+                Ok(SegmentReader::open(&segment)?)
+            });
+            match opened {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    self.dir.unmap(&shared);
+                    return Err(e);
+                }
+            }
         } else {
             None
         };
@@ -283,9 +303,9 @@ impl IndexCache {
         Ok(orphans)
     }
 
-    /// Forgets a unit: its files (the shared ones leave the shared directory too: no snapshot
-    /// taken from now on sees a segment that a committed merge removed), delete file and
-    /// resolved tombstones.
+    /// Forgets a unit: its files (the shared ones stay in the shared directory, for the
+    /// backends that still see it: the sweep removes them later), delete file and resolved
+    /// tombstones.
     fn drop_unit(&mut self, id: &str) {
         let Some(loaded) = self.loaded.remove(id) else { return };
         if loaded.docs > 0 {
@@ -293,7 +313,7 @@ impl IndexCache {
                 let _ = tantivy::Directory::delete(&self.dir, Path::new(&format!("{id}.{ext}")));
             }
         }
-        self.dir.unshare(&loaded.shared);
+        self.dir.unmap(&loaded.shared);
         if let Some(d) = self.deletes.remove(id) {
             let _ = tantivy::Directory::delete(&self.dir, Path::new(&format!("{id}.{}.del", d.opstamp)));
         }

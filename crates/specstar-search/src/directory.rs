@@ -65,13 +65,11 @@ impl CacheDirectory {
             return Err(IndexError(format!("bad segment file name {name:?}")));
         }
         let tmp = s.path.join(format!("{name}.{}.tmp", std::process::id()));
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        drop(f);
-        std::fs::rename(&tmp, s.path.join(name)).inspect_err(|_| {
+        let written = std::fs::File::create(&tmp).and_then(|mut f| f.write_all(bytes)).and_then(|_| std::fs::rename(&tmp, s.path.join(name)));
+        if written.is_err() {
             let _ = std::fs::remove_file(&tmp);
-        })?;
-        Ok(())
+        }
+        Ok(written?)
     }
 
     /// Reads `name` from the shared directory from now on.
@@ -81,17 +79,12 @@ impl CacheDirectory {
         }
     }
 
-    /// Stops reading `names` from the shared directory and removes them from it: nobody
-    /// starting to read the index from now on needs them (a process that has them mapped
-    /// keeps them until it lets go, and one that needs them after all writes them again).
-    pub fn unshare(&self, names: &[String]) {
+    /// Stops reading `names` from the shared directory (they stay there).
+    pub fn unmap(&self, names: &[String]) {
         let Some(s) = &self.shared else { return };
         let mut mapped = s.mapped.write().expect("not poisoned");
         for name in names {
             mapped.remove(Path::new(name));
-            if safe_name(name) {
-                let _ = std::fs::remove_file(s.path.join(name));
-            }
         }
     }
 

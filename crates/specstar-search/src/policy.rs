@@ -4,8 +4,9 @@
 //! Segments sit at size levels (level = ⌊log₈ docs⌋: 1–7 documents are level 0, 8–63 level 1,
 //! …). When a level holds `fan_in` segments, they are merged into one of the next level, so
 //! each document is rewritten about once per level and a level never holds more than
-//! `fan_in - 1` segments for long. Segments of `max_docs` documents or more are left to
-//! `search_merge`, so that no single write pays for rewriting a large index.
+//! `fan_in - 1` segments for long. Segments of `max_docs` documents or more are left to the
+//! background merger (or `search_merge`), so that no single write pays for rewriting a large
+//! index.
 
 /// The level of a segment of `docs` documents.
 pub fn level(docs: u32) -> u32 {

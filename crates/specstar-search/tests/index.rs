@@ -299,10 +299,28 @@ fn stored_segments_are_shared_through_a_directory() {
     assert!(!third.load_shared(&meta_only).unwrap());
     third.load(&blob).unwrap();
     assert_eq!(ids(&mut third, &[blob.id.clone()], "alpha"), [A]);
-    // once merged away, its files leave the directory; the first cache still reads its mapping
+    // evicted (merged away in this backend's eyes): the files stay for the other backends
     second.evict_except(&[]).unwrap();
-    assert!(blob.files.iter().all(|(n, _, _)| !dir.join(n).exists()));
+    assert!(blob.files.iter().all(|(n, _, _)| dir.join(n).exists()));
     assert_eq!(ids(&mut first, &[blob.id.clone()], "alpha"), [A]);
+    // removed by a sweep while still needed: the bytes are asked for, and the files written again
+    for (n, _, _) in &blob.files {
+        std::fs::remove_file(dir.join(n)).unwrap();
+    }
+    assert_eq!(ids(&mut first, &[blob.id.clone()], "alpha"), [A], "the first cache keeps its mapping");
+    let mut fifth = IndexCache::with_shared_dir(cfg.clone(), &dir, 2).unwrap();
+    assert!(!fifth.load_shared(&meta_only).unwrap());
+    fifth.load(&blob).unwrap();
+    assert_eq!(ids(&mut fifth, &[blob.id.clone()], "beta"), [B]);
+    // a file of the right length that tantivy cannot open (replaced under our feet): without
+    // the bytes the segment is not loaded; with them its files are written again
+    let (name, _, len) = blob.files.iter().find(|f| f.0.ends_with(".term")).unwrap().clone();
+    std::fs::remove_file(dir.join(&name)).unwrap();
+    std::fs::write(dir.join(&name), vec![0u8; len]).unwrap();
+    let mut sixth = IndexCache::with_shared_dir(cfg.clone(), &dir, 2).unwrap();
+    assert!(!sixth.load_shared(&meta_only).unwrap());
+    sixth.load(&blob).unwrap();
+    assert_eq!(ids(&mut sixth, &[blob.id.clone()], "alpha OR beta"), [A, B]);
     // a segment under min_docs stays in memory
     let small = segment::build(&cfg, &[doc(A, 3, "gamma", "")], vec![]).unwrap().unwrap();
     let mut fourth = IndexCache::with_shared_dir(cfg.clone(), &dir, 2).unwrap();

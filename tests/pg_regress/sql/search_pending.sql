@@ -31,8 +31,11 @@ SELECT title FROM api.pend_search('run');
 DELETE FROM api.pend WHERE id = '00000000-0000-0000-0000-000000000002';
 SELECT count(*) FROM api.pend_search('dog');
 SELECT * FROM pend_rows;
--- a multi-row statement of more than 32 documents is indexed into a segment right away
-INSERT INTO api.pend (title, body) SELECT 'Batch ' || g, 'many at once' FROM generate_series(1, 40) g;
+-- a statement of 32 documents is one pending row; one of more than 32 is indexed into a
+-- segment right away
+INSERT INTO api.pend (title, body) SELECT 'Batch ' || g, 'many at once' FROM generate_series(1, 32) g;
+SELECT * FROM pend_rows;
+INSERT INTO api.pend (title, body) SELECT 'Batch ' || g, 'many at once' FROM generate_series(33, 72) g;
 SELECT * FROM pend_rows;
 
 -- rollback: a pending write and a fold inside a transaction are undone with it
@@ -40,7 +43,7 @@ BEGIN;
 INSERT INTO api.pend (title) VALUES ('Zebra');
 SELECT title FROM api.pend_search('zebra');
 DO $$ BEGIN FOR i IN 1..530 LOOP INSERT INTO api.pend (title, n) VALUES ('Folded ' || i, i); END LOOP; END $$;
-SELECT pending < 30 AS folded FROM pend_rows;
+SELECT pending < 60 AS folded FROM pend_rows;
 SELECT count(*) FROM api.pend_search('folded', top => 1000);
 ROLLBACK;
 SELECT * FROM pend_rows;
@@ -62,13 +65,20 @@ SELECT specstar.search_merge('pend') ->> 'merged' IS NOT NULL AS merged;
 SELECT * FROM pend_rows;
 SELECT count(*) FROM api.pend_search('single OR changed OR batch OR quick', top => 1000);
 
--- stored segments are files in the server's shared directory, one copy for every backend;
--- the files of merged-away segments leave it
+-- stored segments of 512 documents or more are files in the server's shared directory, one
+-- copy for every backend; the files of merged-away segments stay for the backends that still
+-- see them, until a sweep (the background merger's, a minute after they were written)
 SELECT count(*) > 0 AS shared
   FROM pg_ls_dir('base/pgsql_tmp/pgsql_tmp_specstar/' || (SELECT oid FROM pg_database WHERE datname = current_database())) f;
-SELECT count(*) AS stale
-  FROM pg_ls_dir('base/pgsql_tmp/pgsql_tmp_specstar/' || (SELECT oid FROM pg_database WHERE datname = current_database())) f
- WHERE NOT EXISTS (SELECT 1 FROM specstar.search_segment s WHERE replace(s.segment::text, '-', '') = split_part(f, '.', 1));
+CREATE VIEW pend_stale AS
+  SELECT count(*) AS stale
+    FROM pg_ls_dir('base/pgsql_tmp/pgsql_tmp_specstar/' || (SELECT oid FROM pg_database WHERE datname = current_database())) f
+   WHERE NOT EXISTS (SELECT 1 FROM specstar.search_segment s WHERE replace(s.segment::text, '-', '') = split_part(f, '.', 1));
+SELECT stale > 0 AS stale FROM pend_stale;
+SELECT specstar._search_sweep(3600) AS swept_young;
+SELECT specstar._search_sweep(0) > 0 AS swept;
+SELECT stale FROM pend_stale;
+SELECT count(*) FROM api.pend_search('single OR changed OR batch OR quick', top => 1000);
 
 -- large segments (512 documents or more) are left to the background merger: 8 of them
 -- make a full level, and the write that completes it starts the worker, which merges them
@@ -99,8 +109,20 @@ SET specstar.search_background_merge = off;
 \echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
 
+-- a session writing to two specs in turn folds both (a counter per session and spec)
+SELECT specstar.register_spec('pend2', '{"type": "object", "properties": {"title": {"type": "string", "x-search": true}}}') IS NOT NULL AS registered;
+DO $$ BEGIN FOR i IN 1..600 LOOP
+  INSERT INTO api.pend (title) VALUES ('Turn ' || i);
+  INSERT INTO api.pend2 (title) VALUES ('Turn ' || i);
+END LOOP; END $$;
+SELECT spec, count(*) FILTER (WHERE pending IS NOT NULL) < 512 AS folded, count(*) FILTER (WHERE pending IS NULL) > 0 AS segments
+  FROM specstar.search_segment WHERE spec IN ('pend', 'pend2') GROUP BY spec ORDER BY spec;
+SELECT (SELECT count(*) FROM api.pend_search('turn', top => 1000)) AS pend, (SELECT count(*) FROM api.pend2_search('turn', top => 1000)) AS pend2;
+SELECT specstar.drop_spec('pend2', drop_data => true) IS NOT NULL AS dropped;
+
 -- tantivy never started a thread in this backend
 SELECT specstar._backend_threads() AS threads;
+DROP VIEW pend_stale;
 DROP VIEW pend_rows;
 SELECT specstar.drop_spec('pend', drop_data => true) IS NOT NULL AS dropped;
 DROP ROLE regress_pend_user;
