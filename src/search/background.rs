@@ -81,6 +81,11 @@ unsafe extern "C-unwind" {
     fn postgres_die(signal: std::ffi::c_int);
 }
 
+/// The worker's niceness: merging is background work, and on a busy server the writers it
+/// merges for should have the CPU first (it holds no lock a writer waits for: writes only
+/// try the merge lock).
+const NICE: std::ffi::c_int = 10;
+
 /// The worker's main function: merges full levels of the spec's large segments until none is
 /// left, then exits.
 #[pg_guard]
@@ -91,6 +96,7 @@ pub extern "C-unwind" fn specstar_search_merger(arg: pg_sys::Datum) {
     unsafe {
         pg_sys::pqsignal(pg_sys::SIGTERM as i32, Some(postgres_die));
         pg_sys::BackgroundWorkerUnblockSignals();
+        libc::setpriority(libc::PRIO_PROCESS, 0, NICE);
     }
     let db = pg_sys::Oid::from(arg.value() as u32);
     BackgroundWorker::connect_worker_to_spi_by_oid(Some(db), None);
