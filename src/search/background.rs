@@ -18,7 +18,7 @@ use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, BgWorkerStartTi
 use pgrx::prelude::*;
 
 use super::store::{as_index_owner, current_config, lock, try_lock, Lock};
-use super::{fail, FAN_IN, INLINE_MERGE_MAX_DOCS};
+use super::{FAN_IN, INLINE_MERGE_MAX_DOCS};
 
 /// Whether writes start background merges (`specstar.search_background_merge`).
 pub(super) static ENABLED: pgrx::GucSetting<bool> = pgrx::GucSetting::<bool>::new(true);
@@ -101,14 +101,16 @@ pub extern "C-unwind" fn specstar_search_merger(arg: pg_sys::Datum) {
     let db = pg_sys::Oid::from(arg.value() as u32);
     BackgroundWorker::connect_worker_to_spi_by_oid(Some(db), None);
     let spec = BackgroundWorker::get_extra().to_string();
-    BackgroundWorker::transaction(|| {
-        // merges need READ COMMITTED and writes, whatever the database's defaults say
-        Spi::run("SELECT pg_catalog.set_config('default_transaction_isolation', 'read committed', false), \
-                         pg_catalog.set_config('default_transaction_read_only', 'off', false)")
-            .unwrap_or_else(|e| fail("setting up the merger", e));
-        // wait for the write that started us: its transaction holds the lock until it ends
-        lock(Lock::Worker, &spec, true);
-    });
+    // merges need READ COMMITTED and writes, whatever the database's or role's defaults say
+    // (set for the session, before its first transaction)
+    unsafe {
+        let (user, session) = (pg_sys::GucContext::PGC_USERSET, pg_sys::GucSource::PGC_S_SESSION);
+        pg_sys::SetConfigOption(c"default_transaction_isolation".as_ptr(), c"read committed".as_ptr(), user, session);
+        pg_sys::SetConfigOption(c"default_transaction_read_only".as_ptr(), c"off".as_ptr(), user, session);
+    }
+    // wait for the write that started us: its transaction holds the lock until it ends (as the
+    // index's owner, search_path pinned, like every statement of the worker)
+    BackgroundWorker::transaction(|| as_index_owner(|| lock(Lock::Worker, &spec, true)));
     while BackgroundWorker::transaction(|| merge_one_level(&spec)) {}
     // the merged inputs' shared files, and those of dropped or rebuilt indexes, a minute
     // after they were last written

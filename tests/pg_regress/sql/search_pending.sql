@@ -82,7 +82,9 @@ SELECT count(*) FROM api.pend_search('single OR changed OR batch OR quick', top 
 
 -- large segments (512 documents or more) are left to the background merger: 8 of them
 -- make a full level, and the write that completes it starts the worker, which merges them
--- once that write committed
+-- once that write committed; it sets its own transactions read-write and READ COMMITTED,
+-- whatever the database's defaults (here read-only, for new sessions) say
+DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET default_transaction_read_only = on', current_database()); END $$;
 DO $$ BEGIN FOR i IN 1..8 LOOP
   INSERT INTO api.pend (title, body) SELECT 'Large ' || g, 'bulk ' || i FROM generate_series(1, 2100) g;
 END LOOP; END $$;
@@ -94,6 +96,7 @@ DO $$ BEGIN
   END LOOP;
 END $$;
 SELECT count(*) AS large, max(docs) AS docs FROM specstar.search_segment WHERE spec = 'pend' AND docs >= 512;
+DO $$ BEGIN EXECUTE format('ALTER DATABASE %I RESET default_transaction_read_only', current_database()); END $$;
 SELECT count(*) FROM api.pend_search('large', top => 1000);
 SELECT (specstar.search_verify('pend')) ->> 'ok' AS verified;
 -- with the setting off (superusers only), writes start no worker
@@ -119,6 +122,16 @@ SELECT spec, count(*) FILTER (WHERE pending IS NOT NULL) < 512 AS folded, count(
   FROM specstar.search_segment WHERE spec IN ('pend', 'pend2') GROUP BY spec ORDER BY spec;
 SELECT (SELECT count(*) FROM api.pend_search('turn', top => 1000)) AS pend, (SELECT count(*) FROM api.pend2_search('turn', top => 1000)) AS pend2;
 SELECT specstar.drop_spec('pend2', drop_data => true) IS NOT NULL AS dropped;
+
+-- search maintenance writes: refused in a read-only transaction (25006), as on a standby
+BEGIN READ ONLY;
+SELECT specstar.search_merge('pend');
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
+BEGIN READ ONLY;
+SELECT specstar.search_rebuild('pend');
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
 
 -- tantivy never started a thread in this backend
 SELECT specstar._backend_threads() AS threads;
